@@ -1,0 +1,76 @@
+/**
+ * Failure classification shared by the retry policy and the SQL providers.
+ * Transient: the same request may succeed if tried again soon. Everything else
+ * (undefined table or column, bad password for the database, unknown database,
+ * configuration errors) is permanent and fails over at once.
+ */
+
+const TRANSIENT_SQLSTATES = new Set(['53300', '57P01', '57P02', '57P03']);
+const TRANSIENT_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+const TRANSIENT_MESSAGES = [
+  'timeout exceeded when trying to connect',
+  'Connection terminated unexpectedly',
+  'Connection terminated due to connection timeout',
+];
+
+/**
+ * The most specific code an error carries: a PostgreSQL SQLSTATE or a Node errno
+ * (`code`), looking inside `AggregateError`s (Node reports a refused dual-stack
+ * connect that way) and one level of `cause`.
+ */
+export function errorCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && code !== '') return code;
+  if (error instanceof AggregateError) {
+    for (const inner of error.errors) {
+      const innerCode = errorCode(inner);
+      if (innerCode) return innerCode;
+    }
+  }
+  const cause = (error as { cause?: unknown }).cause;
+  return cause !== undefined && cause !== error ? errorCode(cause) : undefined;
+}
+
+/**
+ * True when retrying soon may succeed: SQLSTATE class 08 (connection
+ * exception), 53300 (too many connections), 57P01–57P03 (admin/crash shutdown,
+ * cannot connect now), refused/reset/timed-out sockets, and pg's pool connect
+ * timeout. 25006 (read-only standby) is not transient: a retry hits the same
+ * standby.
+ */
+export function isTransientError(error: unknown): boolean {
+  const code = errorCode(error);
+  if (code !== undefined) {
+    if (code.length === 5 && code.startsWith('08')) return true;
+    if (TRANSIENT_SQLSTATES.has(code) || TRANSIENT_ERRNOS.has(code)) return true;
+  }
+  const message = error instanceof Error ? error.message : '';
+  return TRANSIENT_MESSAGES.some((m) => message.includes(m));
+}
+
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]*):[^@\s/]*@/gi;
+const KEY_VALUE_PASSWORD = /\b(password|passwd|pwd)\s*=\s*('[^']*'|"[^"]*"|\S+)/gi;
+
+/**
+ * An error's message with credentials removed: passwords inside URLs
+ * (`postgres://user:secret@host`) and `password=...` pairs become `***`.
+ */
+export function safeMessage(error: unknown): string {
+  const raw =
+    error instanceof Error
+      ? error.message || error.name
+      : typeof error === 'string'
+        ? error
+        : 'non-error value thrown';
+  return raw.replace(URL_CREDENTIALS, '$1:***@').replace(KEY_VALUE_PASSWORD, '$1=***');
+}

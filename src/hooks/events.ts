@@ -1,0 +1,120 @@
+import type { ProviderFailure } from '../errors/errors.js';
+
+/** The request context the caller passed to `authenticate()`, echoed to hooks. */
+export interface RequestContext {
+  readonly ip?: string;
+  readonly userAgent?: string;
+  readonly requestId?: string;
+}
+
+/** The precise reason of a rejection. Goes to hooks only, never to the caller. */
+export type RejectionCause =
+  | 'invalid_input'
+  | 'unknown_identifier'
+  | 'wrong_password'
+  | 'malformed_hash'
+  | 'account_disabled'
+  | 'account_locked';
+
+/** A breaker's state as health and events report it. */
+export type CircuitStateName = 'closed' | 'open' | 'half-open' | 'isolated';
+
+/** One `authenticate()` call finished with an answer (not with an exception). */
+export type AttemptEvent =
+  | {
+      readonly outcome: 'authenticated';
+      readonly identifier: string;
+      readonly provider: string;
+      readonly degraded: boolean;
+      readonly durationMs: number;
+      readonly context: RequestContext;
+    }
+  | {
+      readonly outcome: 'rejected';
+      readonly cause: RejectionCause;
+      /** Absent when the identifier itself was invalid input. */
+      readonly identifier?: string;
+      /** The provider that answered; absent for invalid input. */
+      readonly provider?: string;
+      readonly degraded: boolean;
+      readonly durationMs: number;
+      readonly context: RequestContext;
+    };
+
+/** One lookup attempt on one provider failed. */
+export interface ProviderFailureEvent {
+  readonly provider: string;
+  readonly code: string | undefined;
+  readonly message: string;
+  /** 1-based attempt number on this provider within this call. */
+  readonly attempt: number;
+  /** True when the same provider will be tried again after a backoff. */
+  readonly willRetry: boolean;
+  /** True for transient failures (connection refused/reset, 08xxx, 53300, 57P0x). */
+  readonly transient: boolean;
+  readonly durationMs: number;
+  readonly context: RequestContext;
+}
+
+/** The answer came from a provider after earlier ones could not answer. */
+export interface FallbackEvent {
+  /** The provider that answered. */
+  readonly provider: string;
+  /** The providers that could not answer before it. */
+  readonly failures: readonly ProviderFailure[];
+  readonly context: RequestContext;
+}
+
+/** A provider's circuit breaker changed state. */
+export interface CircuitStateChangeEvent {
+  readonly provider: string;
+  readonly from: CircuitStateName;
+  readonly to: CircuitStateName;
+}
+
+/** Edge-triggered: service started coming from a fallback. */
+export interface DegradedEvent {
+  /** The first provider, which is not serving. */
+  readonly primary: string;
+  /** The provider now serving. */
+  readonly provider: string;
+  readonly failures: readonly ProviderFailure[];
+}
+
+/** Edge-triggered: the first provider serves again. */
+export interface RecoveredEvent {
+  readonly provider: string;
+}
+
+/** No provider could answer; `authenticate()` threw `AuthUnavailableError`. */
+export interface UnavailableEvent {
+  readonly failures: readonly ProviderFailure[];
+  readonly durationMs: number;
+  readonly context: RequestContext;
+}
+
+/** A stored password hash was empty or malformed: the login was denied. Fix the account's data. */
+export interface InvalidHashEvent {
+  readonly provider: string;
+  readonly identifier: string;
+}
+
+/**
+ * A set of callbacks, all optional. Install several (alerting, audit,
+ * metrics). A hook that throws or rejects is caught and logged; it never
+ * changes the outcome nor delays the answer, because hooks are never awaited.
+ * No event carries a password or a hash.
+ */
+export interface AuthHooks {
+  onAttempt?(event: AttemptEvent): void | Promise<void>;
+  onProviderFailure?(event: ProviderFailureEvent): void | Promise<void>;
+  onFallback?(event: FallbackEvent): void | Promise<void>;
+  onCircuitStateChange?(event: CircuitStateChangeEvent): void | Promise<void>;
+  onDegraded?(event: DegradedEvent): void | Promise<void>;
+  onRecovered?(event: RecoveredEvent): void | Promise<void>;
+  onUnavailable?(event: UnavailableEvent): void | Promise<void>;
+  onInvalidHash?(event: InvalidHashEvent): void | Promise<void>;
+}
+
+/** Names of the events a hook set can listen to. */
+export type AuthHookName = keyof AuthHooks;

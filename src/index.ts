@@ -1,0 +1,68 @@
+// The public API of resilient-auth. Everything exported is listed here by name.
+
+export { errorCode, isTransientError } from './errors/classify.js';
+export type { ProviderFailure, ResilientAuthErrorCode } from './errors/errors.js';
+export {
+  AuthUnavailableError,
+  ConfigError,
+  isAuthUnavailableError,
+  isConfigError,
+  isResilientAuthError,
+  ResilientAuthError,
+} from './errors/errors.js';
+export type {
+  AttemptEvent,
+  AuthHookName,
+  AuthHooks,
+  CircuitStateChangeEvent,
+  CircuitStateName,
+  DegradedEvent,
+  FallbackEvent,
+  InvalidHashEvent,
+  ProviderFailureEvent,
+  RecoveredEvent,
+  RejectionCause,
+  RequestContext,
+  UnavailableEvent,
+} from './hooks/events.js';
+export type { Logger } from './hooks/logger.js';
+export type { Clock } from './orchestrator/clock.js';
+export type { ResilientAuth } from './orchestrator/create-resilient-auth.js';
+export { createResilientAuth } from './orchestrator/create-resilient-auth.js';
+export type { Credentials } from './orchestrator/credentials.js';
+export { MAX_IDENTIFIER_LENGTH } from './orchestrator/credentials.js';
+export type {
+  CheckReport,
+  HealthSnapshot,
+  HealthStatus,
+  ProviderCheck,
+  ProviderHealth,
+} from './orchestrator/health.js';
+export type {
+  AuthMode,
+  ConsecutiveBreakerOptions,
+  FailureRateBreakerOptions,
+  PolicyOptions,
+  ProviderWithPolicy,
+  ResilientAuthOptions,
+  ResolvedPolicy,
+  RetryOptions,
+} from './orchestrator/options.js';
+export { DEFAULT_DEADLINE_MS, DEFAULT_POLICY } from './orchestrator/options.js';
+export type {
+  AuthFailure,
+  AuthFailureReason,
+  AuthResult,
+  AuthSuccess,
+} from './orchestrator/result.js';
+export type { BcryptVerifierOptions } from './password/bcrypt-verifier.js';
+export { bcryptVerifier } from './password/bcrypt-verifier.js';
+export { hashPassword } from './password/hash-password.js';
+export type { PasswordVerifier } from './password/verifier.js';
+export type {
+  MemoryAccount,
+  MemoryProvider,
+  MemoryProviderOptions,
+} from './providers/memory-provider.js';
+export { memoryProvider, simulatedOutage } from './providers/memory-provider.js';
+export type { Account, AuthProvider, AuthUser, ProviderCallContext } from './providers/provider.js';

@@ -1,0 +1,33 @@
+import type { AuthUser } from '../providers/provider.js';
+
+/** Why a login was refused. Unknown identifier and wrong password are both `invalid_credentials`. */
+export type AuthFailureReason =
+  | 'invalid_credentials'
+  | 'account_disabled'
+  | 'account_locked'
+  | 'rate_limited'
+  | 'invalid_input';
+
+/** The credentials were good. */
+export interface AuthSuccess<U = AuthUser> {
+  readonly ok: true;
+  readonly user: U;
+  /** The provider that answered. */
+  readonly provider: string;
+  /** True when an earlier provider could not answer (the answer came from a fallback). */
+  readonly degraded: boolean;
+  readonly mustChangePassword: boolean;
+}
+
+/** The login was refused. Account state is revealed only after a correct password. */
+export interface AuthFailure {
+  readonly ok: false;
+  readonly reason: AuthFailureReason;
+  /** For `account_locked`: time until the lock lifts. */
+  readonly retryAfterMs?: number;
+  /** For `invalid_input`: which part of the input was refused. */
+  readonly field?: 'identifier' | 'password' | 'context';
+}
+
+/** The outcome of `authenticate()`: a value, never an exception, whenever the library could decide. */
+export type AuthResult<U = AuthUser> = AuthSuccess<U> | AuthFailure;

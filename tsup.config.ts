@@ -1,0 +1,19 @@
+import { copyFile } from 'node:fs/promises';
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: { index: 'src/index.ts', testing: 'src/testing/index.ts' },
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: 'node20',
+  // `import.meta.url` locates the bcrypt worker file in both module formats.
+  shims: true,
+  // Shared chunks: the root and `/testing` must share one copy of each error class.
+  splitting: true,
+  // The worker is plain ESM loaded by file path, never bundled.
+  async onSuccess() {
+    await copyFile('src/password/bcrypt-worker.mjs', 'dist/bcrypt-worker.mjs');
+  },
+});
