@@ -17,6 +17,7 @@ export type {
   CircuitStateChangeEvent,
   CircuitStateName,
   DegradedEvent,
+  FailureSummary,
   FallbackEvent,
   InvalidHashEvent,
   ProviderFailureEvent,

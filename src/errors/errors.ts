@@ -43,7 +43,10 @@ export interface ProviderFailure {
   readonly code: string | undefined;
   /** The last error's message, with credentials in URLs redacted. */
   readonly message: string;
-  /** The last error as thrown (or the library error that stood for it). */
+  /**
+   * The last error as thrown (or the library error that stood for it), for
+   * debugging. Its own message is not redacted: log {@link message}, which is.
+   */
   readonly error: unknown;
   /** Lookups actually started on this provider; 0 when it was skipped. */
   readonly attempts: number;

@@ -1,5 +1,11 @@
 import type { ProviderFailure } from '../errors/errors.js';
 
+/**
+ * A provider failure as events carry it: everything but the raw error object,
+ * whose own message is not redacted. `message` is.
+ */
+export type FailureSummary = Omit<ProviderFailure, 'error'>;
+
 /** The request context the caller passed to `authenticate()`, echoed to hooks. */
 export interface RequestContext {
   readonly ip?: string;
@@ -61,7 +67,7 @@ export interface FallbackEvent {
   /** The provider that answered. */
   readonly provider: string;
   /** The providers that could not answer before it. */
-  readonly failures: readonly ProviderFailure[];
+  readonly failures: readonly FailureSummary[];
   readonly context: RequestContext;
 }
 
@@ -78,7 +84,7 @@ export interface DegradedEvent {
   readonly primary: string;
   /** The provider now serving. */
   readonly provider: string;
-  readonly failures: readonly ProviderFailure[];
+  readonly failures: readonly FailureSummary[];
 }
 
 /** Edge-triggered: the first provider serves again. */
@@ -88,7 +94,7 @@ export interface RecoveredEvent {
 
 /** No provider could answer; `authenticate()` threw `AuthUnavailableError`. */
 export interface UnavailableEvent {
-  readonly failures: readonly ProviderFailure[];
+  readonly failures: readonly FailureSummary[];
   readonly durationMs: number;
   readonly context: RequestContext;
 }

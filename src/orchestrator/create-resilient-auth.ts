@@ -7,7 +7,7 @@ import {
   ResilientAuthError,
 } from '../errors/errors.js';
 import { HookDispatcher } from '../hooks/dispatch.js';
-import type { AuthHooks, RejectionCause, RequestContext } from '../hooks/events.js';
+import type { AuthHooks, FailureSummary, RejectionCause, RequestContext } from '../hooks/events.js';
 import { consoleLogger } from '../hooks/logger.js';
 import { bcryptVerifier } from '../password/bcrypt-verifier.js';
 import type { PasswordVerifier } from '../password/verifier.js';
@@ -255,11 +255,10 @@ class Authenticator<U> implements ResilientAuth<U> {
 
   #answered(found: Found<U>, context: RequestContext): Found<U> {
     if (found.failures.length > 0) {
-      this.#hooks.emit('onFallback', {
-        provider: found.provider,
-        failures: found.failures,
-        context,
-      });
+      if (this.#hooks.has('onFallback')) {
+        const failures = summaries(found.failures);
+        this.#hooks.emit('onFallback', { provider: found.provider, failures, context });
+      }
       this.#transition('degraded', found.provider, found.failures);
     } else {
       this.#transition('healthy', found.provider, found.failures);
@@ -277,7 +276,13 @@ class Authenticator<U> implements ResilientAuth<U> {
     if (previous === next) return;
     this.#serving = next;
     if (next === 'degraded' && provider !== undefined) {
-      this.#hooks.emit('onDegraded', { primary: this.#slots[0]!.name, provider, failures });
+      if (this.#hooks.has('onDegraded')) {
+        this.#hooks.emit('onDegraded', {
+          primary: this.#slots[0]!.name,
+          provider,
+          failures: summaries(failures),
+        });
+      }
     } else if (next === 'healthy' && provider !== undefined) {
       this.#hooks.emit('onRecovered', { provider });
     }
@@ -406,6 +411,10 @@ class Authenticator<U> implements ResilientAuth<U> {
       }),
     );
   }
+}
+
+function summaries(failures: readonly ProviderFailure[]): FailureSummary[] {
+  return failures.map(({ error: _raw, ...summary }) => summary);
 }
 
 function skippedFailure(

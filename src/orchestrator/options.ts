@@ -151,9 +151,10 @@ export const DEFAULT_DEADLINE_MS = 3000;
 export function validateOptions(options: unknown): void {
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue?.path.length ? issue.path.join('.') : 'options';
-    throw new ConfigError(path, issue?.message ?? 'invalid', { cause: parsed.error });
+    const { path, message } = deepestIssue(parsed.error.issues, []);
+    throw new ConfigError(path.length ? path.join('.') : 'options', message, {
+      cause: parsed.error,
+    });
   }
   const { providers } = options as ResilientAuthOptions<unknown>;
   const seen = new Set<string>();
@@ -175,4 +176,22 @@ export function resolvePolicy(global?: PolicyOptions, own?: PolicyOptions): Reso
     halfOpenAfterMs:
       own?.halfOpenAfterMs ?? global?.halfOpenAfterMs ?? DEFAULT_POLICY.halfOpenAfterMs,
   });
+}
+
+type Issue = z.core.$ZodIssue;
+
+/** The first issue, looking into union branches so the message names the real culprit. */
+function deepestIssue(
+  issues: readonly Issue[],
+  prefix: readonly PropertyKey[],
+): { path: PropertyKey[]; message: string } {
+  const issue = issues[0];
+  if (!issue) return { path: [...prefix], message: 'invalid' };
+  const path = [...prefix, ...issue.path];
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    // Prefer the branch that got furthest (the longest path), e.g. a provider missing findAccount.
+    const branches = issue.errors.map((branch) => deepestIssue(branch, path));
+    return branches.reduce((best, b) => (b.path.length > best.path.length ? b : best));
+  }
+  return { path, message: issue.message };
 }

@@ -8,9 +8,9 @@ import {
   type IBackoff,
   type IDisposable,
   isBrokenCircuitError,
-  isTaskCancelledError,
   retry,
   SamplingBreaker,
+  TaskCancelledError,
   type TimeoutPolicy,
   TimeoutStrategy,
   timeout,
@@ -210,13 +210,14 @@ export class ProviderSlot<U> {
       await this.#timeout.execute(({ signal }) => check.call(this.provider, { signal }));
       this.lastSuccessAtMs = this.clock.now();
     } catch (error) {
-      const explained = isTaskCancelledError(error)
-        ? new ResilientAuthError(
-            'PROVIDER_TIMEOUT',
-            `provider "${this.name}" check did not answer within ${this.policy.timeoutMs} ms`,
-            { cause: error },
-          )
-        : error;
+      const explained =
+        error instanceof TaskCancelledError
+          ? new ResilientAuthError(
+              'PROVIDER_TIMEOUT',
+              `provider "${this.name}" check did not answer within ${this.policy.timeoutMs} ms`,
+              { cause: error },
+            )
+          : error;
       this.lastFailure = {
         message: safeMessage(explained),
         code: failureCode(explained),
@@ -227,7 +228,7 @@ export class ProviderSlot<U> {
   }
 
   #explainCancellation(error: unknown, deadline: Deadline): unknown {
-    if (!isTaskCancelledError(error)) return error;
+    if (!(error instanceof TaskCancelledError)) return error;
     if (deadline.signal.aborted) {
       return new ResilientAuthError(
         'DEADLINE_EXCEEDED',
@@ -276,6 +277,9 @@ export class ProviderSlot<U> {
     return breaker;
   }
 }
+
+// cockatiel 3.2's isTaskCancelledError() tests the wrong marker property
+// ('isBulkheadRejectedError'), so this module uses instanceof instead.
 
 function failureCode(error: unknown): string | undefined {
   if (isBrokenCircuitError(error)) return 'CIRCUIT_OPEN';

@@ -1,0 +1,69 @@
+import {
+  type AuthHooks,
+  createResilientAuth,
+  type MemoryAccount,
+  memoryProvider,
+  type ResilientAuthOptions,
+} from '../../src/index.js';
+import { manualClock } from '../../src/testing/index.js';
+import { fakeHash, recordingLogger, recordingVerifier } from './fakes.js';
+
+export const ADA = { id: 1, email: 'ada@example.com' };
+export const PASSWORD = 'correct horse battery staple';
+
+export const accounts: MemoryAccount<typeof ADA>[] = [
+  { identifier: 'ada@example.com', passwordHash: fakeHash(PASSWORD), user: ADA },
+  {
+    identifier: 'disabled@example.com',
+    passwordHash: fakeHash(PASSWORD),
+    user: { id: 2, email: 'disabled@example.com' },
+    active: false,
+  },
+  {
+    identifier: 'rotate@example.com',
+    passwordHash: fakeHash(PASSWORD),
+    user: { id: 3, email: 'rotate@example.com' },
+    mustChangePassword: true,
+  },
+];
+
+/** Every event every hook saw, in order, for assertions and secret scans. */
+export function recordingHooks() {
+  const events: { hook: keyof AuthHooks; event: unknown }[] = [];
+  const record =
+    (hook: keyof AuthHooks) =>
+    (event: unknown): void => {
+      events.push({ hook, event });
+    };
+  const hooks: AuthHooks = {
+    onAttempt: record('onAttempt'),
+    onProviderFailure: record('onProviderFailure'),
+    onFallback: record('onFallback'),
+    onCircuitStateChange: record('onCircuitStateChange'),
+    onDegraded: record('onDegraded'),
+    onRecovered: record('onRecovered'),
+    onUnavailable: record('onUnavailable'),
+    onInvalidHash: record('onInvalidHash'),
+  };
+  const of = (hook: keyof AuthHooks) => events.filter((e) => e.hook === hook).map((e) => e.event);
+  return { hooks, events, of };
+}
+
+/** Two providers over the same accounts (primary, fallback), a recording verifier, hooks and a manual clock. */
+export function twoProviders(options: Partial<ResilientAuthOptions<typeof ADA>> = {}) {
+  const primary = memoryProvider({ name: 'primary', accounts });
+  const fallback = memoryProvider({ name: 'fallback', accounts });
+  const verifier = recordingVerifier();
+  const recorded = recordingHooks();
+  const logger = recordingLogger();
+  const clock = manualClock();
+  const auth = createResilientAuth<typeof ADA>({
+    providers: [primary, fallback],
+    verifier,
+    hooks: recorded.hooks,
+    logger,
+    clock,
+    ...options,
+  });
+  return { auth, primary, fallback, verifier, clock, logger, ...recorded };
+}

@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type AuthHooks,
+  createResilientAuth,
+  hashPassword,
+  memoryProvider,
+} from '../../src/index.js';
+import { pgError, recordingLogger } from '../support/fakes.js';
+import { PASSWORD, recordingHooks, twoProviders } from '../support/fixtures.js';
+
+const login = { identifier: 'ada@example.com', password: PASSWORD };
+
+describe('hooks', () => {
+  it('delivers every event to every installed hook set', async () => {
+    const a = recordingHooks();
+    const b = recordingHooks();
+    const { auth, primary } = twoProviders({ hooks: [a.hooks, b.hooks] });
+    primary.fail(pgError('42703'));
+    await auth.authenticate(login);
+    expect(a.events.map((e) => e.hook)).toEqual([
+      'onProviderFailure',
+      'onFallback',
+      'onDegraded',
+      'onAttempt',
+    ]);
+    expect(b.events).toEqual(a.events);
+  });
+
+  it('isolates hooks: throwing, rejecting and never-settling hooks change neither outcome nor completion', async () => {
+    const logger = recordingLogger();
+    const witness = recordingHooks();
+    const everyEvent = (fn: () => unknown): AuthHooks =>
+      Object.fromEntries(Object.keys(witness.hooks).map((k) => [k, fn])) as AuthHooks;
+    const { auth, primary } = twoProviders({
+      logger,
+      hooks: [
+        everyEvent(() => {
+          throw new Error('audit table missing');
+        }),
+        everyEvent(() => Promise.reject(new Error('metrics push failed'))),
+        everyEvent(() => new Promise(() => undefined)),
+        witness.hooks,
+      ],
+    });
+    await expect(auth.authenticate(login)).resolves.toMatchObject({
+      ok: true,
+      provider: 'primary',
+    });
+    primary.fail(pgError('08006'));
+    await expect(auth.authenticate(login)).resolves.toMatchObject({
+      ok: true,
+      provider: 'fallback',
+    });
+    await expect(auth.authenticate({ ...login, password: 'wrong' })).resolves.toMatchObject({
+      ok: false,
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(witness.of('onAttempt')).toHaveLength(3);
+    expect(logger.lines.length).toBeGreaterThan(0);
+    expect(
+      logger.lines.every(
+        (l) => l.level === 'error' && /hook on\w+ \(hook set #[01]\) failed/.test(l.message),
+      ),
+    ).toBe(true);
+  });
+
+  it('a logger that throws does not break login either', async () => {
+    const { auth } = twoProviders({
+      logger: {
+        warn: () => {
+          throw new Error('log sink down');
+        },
+        error: () => {
+          throw new Error('log sink down');
+        },
+      },
+      hooks: {
+        onAttempt: () => {
+          throw new Error('hook down');
+        },
+      },
+    });
+    await expect(auth.authenticate(login)).resolves.toMatchObject({ ok: true });
+  });
+
+  it('degraded and recovered are edge-triggered: one event per change, not per request', async () => {
+    const { auth, primary, of } = twoProviders({ policy: { retry: { maxAttempts: 1 } } });
+    await auth.authenticate(login);
+    primary.fail(pgError('08006'), 3);
+    for (let i = 0; i < 3; i++) await auth.authenticate(login);
+    for (let i = 0; i < 3; i++) await auth.authenticate(login);
+    expect(of('onDegraded')).toEqual([
+      {
+        primary: 'primary',
+        provider: 'fallback',
+        failures: [expect.objectContaining({ provider: 'primary', code: '08006' })],
+      },
+    ]);
+    expect(of('onRecovered')).toEqual([{ provider: 'primary' }]);
+    expect(of('onFallback')).toHaveLength(3);
+  });
+
+  it('no event and no log line carries the password or the hash', async () => {
+    const password = 'S3cret-Pa55word!';
+    const passwordHash = await hashPassword(password, 4);
+    const recorded = recordingHooks();
+    const logger = recordingLogger();
+    const primary = memoryProvider({
+      name: 'primary',
+      accounts: [{ identifier: 'ada@example.com', passwordHash, user: { id: 1 } }],
+    });
+    const broken = memoryProvider({
+      name: 'broken',
+      accounts: [{ identifier: 'eve@example.com', passwordHash: 'not-a-hash', user: { id: 2 } }],
+    });
+    const auth = createResilientAuth({
+      mode: 'federated',
+      providers: [primary, broken],
+      hooks: [
+        recorded.hooks,
+        {
+          onAttempt: () => {
+            throw new Error('boom');
+          },
+        },
+      ],
+      logger,
+      verifier: (await import('../../src/index.js')).bcryptVerifier({ threads: 0 }),
+    });
+    await auth.authenticate({ identifier: 'ada@example.com', password });
+    await auth.authenticate({ identifier: 'ada@example.com', password: `${password}x` });
+    await auth.authenticate({ identifier: 'eve@example.com', password });
+    primary.fail(pgError('28P01', 'connect to postgres://app:S3cret-Pa55word!@db:5432/app failed'));
+    await auth.authenticate({ identifier: 'eve@example.com', password }).catch(() => undefined);
+    await auth.authenticate({ identifier: 'x', password: `${password}${'y'.repeat(80)}` });
+    const everything = JSON.stringify({ events: recorded.events, log: logger.lines }, (_, v) =>
+      v instanceof Error ? { message: v.message, cause: v.cause } : v,
+    );
+    expect(recorded.events.length).toBeGreaterThan(5);
+    expect(everything).not.toContain(password);
+    expect(everything).not.toContain(passwordHash);
+    expect(everything).not.toContain(passwordHash.slice(7));
+    await auth.close();
+  });
+});
