@@ -215,28 +215,21 @@ class Authenticator<U> implements ResilientAuth<U> {
       ? (failure: AttemptFailure) => this.#onAttemptFailure?.(failure, context)
       : undefined;
     let notFoundBy: string | undefined;
-    try {
-      for (const slot of this.#slots) {
-        const skipped = deadline.signal.aborted ? 'deadline_exceeded' : slot.skipReason();
-        if (skipped) {
-          failures.push(skippedFailure(slot.name, skipped, slot.lastFailure?.code));
-          continue;
-        }
-        const outcome = await slot.lookup(identifier, deadline, onFailure);
-        if (!outcome.ok) {
-          failures.push(outcome.failure);
-          continue;
-        }
-        if (outcome.account !== null || this.#mode === 'failover') {
-          return this.#answered(
-            { account: outcome.account, provider: slot.name, failures },
-            context,
-          );
-        }
-        notFoundBy = slot.name;
+    for (const slot of this.#slots) {
+      const skipped = deadline.expired ? 'deadline_exceeded' : slot.skipReason();
+      if (skipped) {
+        failures.push(skippedFailure(slot.name, skipped, slot.lastFailure?.code));
+        continue;
       }
-    } finally {
-      deadline.dispose();
+      const outcome = await slot.lookup(identifier, deadline, onFailure);
+      if (!outcome.ok) {
+        failures.push(outcome.failure);
+        continue;
+      }
+      if (outcome.account !== null || this.#mode === 'failover') {
+        return this.#answered({ account: outcome.account, provider: slot.name, failures }, context);
+      }
+      notFoundBy = slot.name;
     }
     // Federated: "not found" is an answer only if every store could be asked.
     if (notFoundBy !== undefined && failures.length === 0) {

@@ -82,10 +82,7 @@ export class ProviderSlot<U> {
     private readonly onStateChange: (from: CircuitStateName, to: CircuitStateName) => void,
   ) {
     this.name = provider.name;
-    this.#timeout = timeout(policy.timeoutMs, {
-      strategy: TimeoutStrategy.Aggressive,
-      abortOnReturn: true,
-    });
+    this.#timeout = timeoutPolicy(policy.timeoutMs);
     this.#breaker = this.#newBreaker();
   }
 
@@ -165,14 +162,17 @@ export class ProviderSlot<U> {
     };
     const attempt = () => {
       attempts++;
+      // The attempt's timeout is capped at the time left before the deadline.
+      const remainingMs = deadline.remainingMs();
+      const cutByDeadline = remainingMs < this.policy.timeoutMs;
+      const limit = cutByDeadline
+        ? timeoutPolicy(Math.max(1, Math.ceil(remainingMs)))
+        : this.#timeout;
       return this.#breaker.execute(() =>
-        this.#timeout
-          .execute(
-            ({ signal }) => this.provider.findAccount(identifier, { signal }),
-            deadline.signal,
-          )
+        limit
+          .execute(({ signal }) => this.provider.findAccount(identifier, { signal }))
           .catch((error: unknown) => {
-            throw this.#explainCancellation(error, deadline);
+            throw this.#explainCancellation(error, cutByDeadline ? deadline : undefined);
           }),
       );
     };
@@ -181,7 +181,7 @@ export class ProviderSlot<U> {
       const account = await retry(handleWhen(shouldRetry), {
         maxAttempts: maxAttempts - 1,
         backoff,
-      }).execute(attempt, deadline.signal);
+      }).execute(attempt);
       this.lastSuccessAtMs = this.clock.now();
       return { ok: true, account: account ?? null };
     } catch (error) {
@@ -227,9 +227,9 @@ export class ProviderSlot<U> {
     }
   }
 
-  #explainCancellation(error: unknown, deadline: Deadline): unknown {
+  #explainCancellation(error: unknown, deadline: Deadline | undefined): unknown {
     if (!(error instanceof TaskCancelledError)) return error;
-    if (deadline.signal.aborted) {
+    if (deadline) {
       return new ResilientAuthError(
         'DEADLINE_EXCEEDED',
         `provider "${this.name}" was cut off by the ${deadline.ms} ms deadline`,
@@ -280,6 +280,12 @@ export class ProviderSlot<U> {
 
 // cockatiel 3.2's isTaskCancelledError() tests the wrong marker property
 // ('isBulkheadRejectedError'), so this module uses instanceof instead.
+
+/** Aggressive: the call is abandoned (and its signal aborted) when the time is up. */
+function timeoutPolicy(ms: number): TimeoutPolicy {
+  // abortOnReturn would abort, and so allocate a DOMException, on every successful call.
+  return timeout(ms, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false });
+}
 
 function failureCode(error: unknown): string | undefined {
   if (isBrokenCircuitError(error)) return 'CIRCUIT_OPEN';

@@ -40,9 +40,7 @@ export async function contractSeeds(): Promise<ContractSeed[]> {
 }
 
 /** Builds the provider under test over the seeds; `cleanup` runs after the suite. */
-export type ContractSetup = (
-  seeds: readonly ContractSeed[],
-) => Promise<{
+export type ContractSetup = (seeds: readonly ContractSeed[]) => Promise<{
   provider: AuthProvider<{ id: number; email: string }>;
   cleanup?: () => Promise<void>;
 }>;

@@ -31,7 +31,11 @@ describe('public types', () => {
       expectTypeOf(result.provider).toBeString();
     } else {
       expectTypeOf(result.reason).toEqualTypeOf<
-        'invalid_credentials' | 'account_disabled' | 'account_locked' | 'rate_limited' | 'invalid_input'
+        | 'invalid_credentials'
+        | 'account_disabled'
+        | 'account_locked'
+        | 'rate_limited'
+        | 'invalid_input'
       >();
     }
   });
