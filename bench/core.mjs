@@ -69,7 +69,9 @@ async function warmAuth(verifier, hash) {
   });
   const auth = createResilientAuth({ providers: [provider], verifier, deadlineMs: 60_000 });
   const warmUp = { identifier: 'ada@example.com', password: 'warm-up' };
-  await Promise.all(Array.from({ length: 2 * availableParallelism() }, () => auth.authenticate(warmUp)));
+  await Promise.all(
+    Array.from({ length: 2 * availableParallelism() }, () => auth.authenticate(warmUp)),
+  );
   return auth;
 }
 
@@ -80,7 +82,10 @@ async function saturate(auth, logins, concurrency) {
   let granted = 0;
   const worker = async () => {
     while (next++ < logins) {
-      const r = await auth.authenticate({ identifier: 'ada@example.com', password: 'correct horse' });
+      const r = await auth.authenticate({
+        identifier: 'ada@example.com',
+        password: 'correct horse',
+      });
       if (r.ok) granted++;
     }
   };
