@@ -1,14 +1,16 @@
 // The public API of resilient-auth. Everything exported is listed here by name.
 
-export { errorCode, isTransientError } from './errors/classify.js';
-export type { ProviderFailure, ResilientAuthErrorCode } from './errors/errors.js';
+export { errorCode, failureKind, isTransientError } from './errors/classify.js';
+export type { FailureKind, ProviderFailure, ResilientAuthErrorCode } from './errors/errors.js';
 export {
   AuthUnavailableError,
   ConfigError,
   isAuthUnavailableError,
   isConfigError,
   isResilientAuthError,
+  isSchemaMismatchError,
   ResilientAuthError,
+  SchemaMismatchError,
 } from './errors/errors.js';
 export type {
   AttemptEvent,
@@ -24,6 +26,7 @@ export type {
   RecoveredEvent,
   RejectionCause,
   RequestContext,
+  SchemaDriftEvent,
   UnavailableEvent,
 } from './hooks/events.js';
 export type { Logger } from './hooks/logger.js';
@@ -60,10 +63,40 @@ export type { BcryptVerifierOptions } from './password/bcrypt-verifier.js';
 export { bcryptVerifier } from './password/bcrypt-verifier.js';
 export { hashPassword } from './password/hash-password.js';
 export type { PasswordVerifier } from './password/verifier.js';
+export type { ColumnMapping } from './providers/columns.js';
+export { DEFAULT_COLUMNS } from './providers/columns.js';
 export type {
   MemoryAccount,
   MemoryProvider,
   MemoryProviderOptions,
 } from './providers/memory-provider.js';
 export { memoryProvider, simulatedOutage } from './providers/memory-provider.js';
-export type { Account, AuthProvider, AuthUser, ProviderCallContext } from './providers/provider.js';
+export type { OrmProviderOptions } from './providers/orm-provider.js';
+export { ormProvider } from './providers/orm-provider.js';
+export type {
+  PgConnectionOptions,
+  PgProvider,
+  PgProviderOptions,
+} from './providers/pg-provider.js';
+export { pgProvider } from './providers/pg-provider.js';
+export type {
+  Account,
+  AuthProvider,
+  AuthUser,
+  ProviderCallContext,
+  ProviderNotice,
+} from './providers/provider.js';
+export type { Queryable, Row } from './providers/queryable.js';
+export type { SqlProviderOptions } from './providers/sql-provider.js';
+export { sqlProvider } from './providers/sql-provider.js';
+export {
+  applyReferenceSchema,
+  REFERENCE_COLUMNS,
+  referenceSchemaSql,
+} from './schema/reference-schema.js';
+export type {
+  ExpectedColumn,
+  SchemaReport,
+  ValidateSchemaOptions,
+} from './schema/validate-schema.js';
+export { validateSchema } from './schema/validate-schema.js';

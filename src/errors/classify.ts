@@ -1,3 +1,5 @@
+import type { FailureKind } from './errors.js';
+
 /**
  * Failure classification shared by the retry policy and the SQL providers.
  * Transient: the same request may succeed if tried again soon. Everything else
@@ -16,19 +18,23 @@ const TRANSIENT_ERRNOS = new Set([
   'ENETUNREACH',
   'EAI_AGAIN',
 ]);
+// pg-pool's message when every client is busy and none freed up in time.
+const POOL_EXHAUSTED = 'timeout exceeded when trying to connect';
 const TRANSIENT_MESSAGES = [
-  'timeout exceeded when trying to connect',
+  POOL_EXHAUSTED,
   'Connection terminated unexpectedly',
   'Connection terminated due to connection timeout',
 ];
 
 /**
- * The most specific code an error carries: a PostgreSQL SQLSTATE or a Node errno
- * (`code`), looking inside `AggregateError`s (Node reports a refused dual-stack
- * connect that way) and one level of `cause`.
+ * The most specific code an error carries: a PostgreSQL SQLSTATE (`sqlState`
+ * first, then `code`) or a Node errno, looking inside `AggregateError`s (Node
+ * reports a refused dual-stack connect that way) and along `cause`.
  */
 export function errorCode(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
+  const sqlState = (error as { sqlState?: unknown }).sqlState;
+  if (typeof sqlState === 'string' && sqlState !== '') return sqlState;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && code !== '') return code;
   if (error instanceof AggregateError) {
@@ -56,6 +62,31 @@ export function isTransientError(error: unknown): boolean {
   }
   const message = error instanceof Error ? error.message : '';
   return TRANSIENT_MESSAGES.some((m) => message.includes(m));
+}
+
+/** Sorts a failure into a {@link FailureKind} by its code and, for pg-pool, its message. */
+export function failureKind(error: unknown): FailureKind {
+  const code = errorCode(error);
+  const message = error instanceof Error ? error.message : '';
+  if (message.includes(POOL_EXHAUSTED)) return 'pool_exhausted';
+  switch (code) {
+    case 'CIRCUIT_OPEN':
+      return 'circuit_open';
+    case 'PROVIDER_TIMEOUT':
+    case 'DEADLINE_EXCEEDED':
+    case '57014':
+      return 'timeout';
+    case '25006':
+      return 'read_only';
+    case '3D000':
+    case 'CONFIG_INVALID':
+    case 'AMBIGUOUS_ACCOUNT':
+      return 'configuration';
+  }
+  if (code?.startsWith('28')) return 'authentication';
+  if (code?.startsWith('42')) return 'schema';
+  if (message === 'Query read timeout') return 'timeout';
+  return isTransientError(error) ? 'connection' : 'other';
 }
 
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]*):[^@\s/]*@/gi;

@@ -10,6 +10,8 @@ export type ResilientAuthErrorCode =
   | 'DEADLINE_EXCEEDED'
   | 'CIRCUIT_OPEN'
   | 'VERIFIER_FAILED'
+  | 'SCHEMA_MISMATCH'
+  | 'AMBIGUOUS_ACCOUNT'
   | 'CLOSED';
 
 /**
@@ -35,12 +37,35 @@ export class ResilientAuthError extends Error {
   }
 }
 
+/**
+ * What kind of trouble a failure is, for alert routing:
+ * `connection` (refused, reset, server shutting down or out of connections),
+ * `pool_exhausted` (every client of the pool busy: not "database down"),
+ * `timeout` (attempt timeout, deadline, statement timeout), `schema`
+ * (missing table or column), `authentication` (the database refused the
+ * app's credentials), `read_only` (a read-only standby), `configuration`
+ * (unknown database, bad options, ambiguous data), `circuit_open` (skipped by
+ * a breaker or isolation), `other`.
+ */
+export type FailureKind =
+  | 'connection'
+  | 'pool_exhausted'
+  | 'timeout'
+  | 'schema'
+  | 'authentication'
+  | 'read_only'
+  | 'configuration'
+  | 'circuit_open'
+  | 'other';
+
 /** Why one provider could not answer during one `authenticate()` call. */
 export interface ProviderFailure {
   /** The provider's `name`. */
   readonly provider: string;
   /** SQLSTATE, errno or library code when known (`42703`, `ECONNREFUSED`, `CIRCUIT_OPEN`...). */
   readonly code: string | undefined;
+  /** What went wrong, in operator terms: see {@link FailureKind}. */
+  readonly kind: FailureKind;
   /** The last error's message, with credentials in URLs redacted. */
   readonly message: string;
   /**
@@ -106,4 +131,30 @@ export function isAuthUnavailableError(error: unknown): error is AuthUnavailable
 /** True when `error` is a {@link ConfigError}. */
 export function isConfigError(error: unknown): error is ConfigError {
   return error instanceof ConfigError;
+}
+
+/**
+ * The live table does not have what a provider needs: thrown by the SQL
+ * providers (and so shown in `health()`) with the table and column named.
+ */
+export class SchemaMismatchError extends ResilientAuthError {
+  /** Schema-qualified table, e.g. `public.users`. */
+  readonly table: string;
+  /** The missing column; undefined when the table itself is missing. */
+  readonly column: string | undefined;
+  /** PostgreSQL's SQLSTATE for the same condition: `42P01` (table) or `42703` (column). */
+  readonly sqlState: '42P01' | '42703';
+
+  constructor(table: string, column: string | undefined, message: string) {
+    super('SCHEMA_MISMATCH', message);
+    this.name = 'SchemaMismatchError';
+    this.table = table;
+    this.column = column;
+    this.sqlState = column === undefined ? '42P01' : '42703';
+  }
+}
+
+/** True when `error` is a {@link SchemaMismatchError}. */
+export function isSchemaMismatchError(error: unknown): error is SchemaMismatchError {
+  return error instanceof SchemaMismatchError;
 }

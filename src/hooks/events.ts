@@ -1,4 +1,5 @@
-import type { ProviderFailure } from '../errors/errors.js';
+import type { FailureKind, ProviderFailure } from '../errors/errors.js';
+import type { ProviderNotice } from '../providers/provider.js';
 
 /**
  * A provider failure as events carry it: everything but the raw error object,
@@ -51,6 +52,7 @@ export type AttemptEvent =
 export interface ProviderFailureEvent {
   readonly provider: string;
   readonly code: string | undefined;
+  readonly kind: FailureKind;
   readonly message: string;
   /** 1-based attempt number on this provider within this call. */
   readonly attempt: number;
@@ -106,6 +108,15 @@ export interface InvalidHashEvent {
 }
 
 /**
+ * A provider answered but had to work around the live schema: optional columns
+ * it expected are missing and were left out of its query. Emitted when the
+ * provider reads the schema, not on every login.
+ */
+export interface SchemaDriftEvent extends ProviderNotice {
+  readonly provider: string;
+}
+
+/**
  * A set of callbacks, all optional. Install several (alerting, audit,
  * metrics). A hook that throws or rejects is caught and logged; it never
  * changes the outcome nor delays the answer, because hooks are never awaited.
@@ -120,6 +131,7 @@ export interface AuthHooks {
   onRecovered?(event: RecoveredEvent): void | Promise<void>;
   onUnavailable?(event: UnavailableEvent): void | Promise<void>;
   onInvalidHash?(event: InvalidHashEvent): void | Promise<void>;
+  onSchemaDrift?(event: SchemaDriftEvent): void | Promise<void>;
 }
 
 /** Names of the events a hook set can listen to. */

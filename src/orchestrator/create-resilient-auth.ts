@@ -11,7 +11,7 @@ import type { AuthHooks, FailureSummary, RejectionCause, RequestContext } from '
 import { consoleLogger } from '../hooks/logger.js';
 import { bcryptVerifier } from '../password/bcrypt-verifier.js';
 import type { PasswordVerifier } from '../password/verifier.js';
-import type { Account, AuthUser } from '../providers/provider.js';
+import type { Account, AuthUser, ProviderNotice } from '../providers/provider.js';
 import { type Clock, systemClock } from './clock.js';
 import { type Credentials, type CredentialsParser, credentialsParser } from './credentials.js';
 import { Deadline } from './deadline.js';
@@ -80,6 +80,7 @@ export function createResilientAuth<U = AuthUser>(
 class Authenticator<U> implements ResilientAuth<U> {
   readonly #slots: readonly ProviderSlot<U>[];
   readonly #byName: ReadonlyMap<string, ProviderSlot<U>>;
+  readonly #notifiers: ReadonlyMap<ProviderSlot<U>, (notice: ProviderNotice) => void>;
   readonly #mode: AuthMode;
   readonly #deadlineMs: number;
   readonly #verifier: PasswordVerifier;
@@ -119,11 +120,21 @@ class Authenticator<U> implements ResilientAuth<U> {
       );
     });
     this.#byName = new Map(this.#slots.map((slot) => [slot.name, slot]));
+    this.#notifiers = new Map(
+      this.#hooks.has('onSchemaDrift')
+        ? this.#slots.map((slot) => [
+            slot,
+            (notice: ProviderNotice) =>
+              this.#hooks.emit('onSchemaDrift', { ...notice, provider: slot.name }),
+          ])
+        : [],
+    );
     this.#onAttemptFailure = this.#hooks.has('onProviderFailure')
       ? (failure, context) =>
           this.#hooks.emit('onProviderFailure', {
             provider: failure.provider,
             code: failure.code,
+            kind: failure.kind,
             message: failure.message,
             attempt: failure.attempt,
             willRetry: failure.willRetry,
@@ -221,7 +232,7 @@ class Authenticator<U> implements ResilientAuth<U> {
         failures.push(skippedFailure(slot.name, skipped, slot.lastFailure?.code));
         continue;
       }
-      const outcome = await slot.lookup(identifier, deadline, onFailure);
+      const outcome = await slot.lookup(identifier, deadline, onFailure, this.#notifiers.get(slot));
       if (!outcome.ok) {
         failures.push(outcome.failure);
         continue;
@@ -340,7 +351,7 @@ class Authenticator<U> implements ResilientAuth<U> {
         if (!slot.provider.check)
           return { name: slot.name, probed: false, ok: true, durationMs: 0 };
         try {
-          await slot.probe();
+          await slot.probe(this.#notifiers.get(slot));
           return {
             name: slot.name,
             probed: true,
@@ -415,7 +426,8 @@ function skippedFailure(
   skipped: NonNullable<ProviderFailure['skipped']>,
   lastCode: string | undefined,
 ): ProviderFailure {
-  const code = skipped === 'deadline_exceeded' ? 'DEADLINE_EXCEEDED' : 'CIRCUIT_OPEN';
+  const deadline = skipped === 'deadline_exceeded';
+  const code = deadline ? 'DEADLINE_EXCEEDED' : 'CIRCUIT_OPEN';
   const why = {
     circuit_open: 'circuit breaker open',
     half_open_trial_in_flight: 'circuit breaker half-open, its trial call in flight',
@@ -426,6 +438,7 @@ function skippedFailure(
   return {
     provider,
     code,
+    kind: deadline ? 'timeout' : 'circuit_open',
     message,
     error: new ResilientAuthError(code, message),
     attempts: 0,

@@ -15,10 +15,10 @@ import {
   TimeoutStrategy,
   timeout,
 } from 'cockatiel';
-import { errorCode, isTransientError, safeMessage } from '../errors/classify.js';
-import { type ProviderFailure, ResilientAuthError } from '../errors/errors.js';
+import { errorCode, failureKind, isTransientError, safeMessage } from '../errors/classify.js';
+import { type FailureKind, type ProviderFailure, ResilientAuthError } from '../errors/errors.js';
 import type { CircuitStateName } from '../hooks/events.js';
-import type { Account, AuthProvider } from '../providers/provider.js';
+import type { Account, AuthProvider, ProviderNotice } from '../providers/provider.js';
 import type { Clock } from './clock.js';
 import type { Deadline } from './deadline.js';
 import type { ResolvedPolicy } from './options.js';
@@ -28,6 +28,7 @@ export interface AttemptFailure {
   readonly provider: string;
   readonly error: unknown;
   readonly code: string | undefined;
+  readonly kind: FailureKind;
   readonly message: string;
   readonly attempt: number;
   readonly willRetry: boolean;
@@ -126,6 +127,7 @@ export class ProviderSlot<U> {
     identifier: string,
     deadline: Deadline,
     onFailure: ((failure: AttemptFailure) => void) | undefined,
+    notify: ((notice: ProviderNotice) => void) | undefined,
   ): Promise<LookupOutcome<U>> {
     const started = performance.now();
     const { maxAttempts, baseDelayMs, maxDelayMs } = this.policy.retry;
@@ -145,6 +147,7 @@ export class ProviderSlot<U> {
         provider: this.name,
         error,
         code: failureCode(error),
+        kind: failureKind(error),
         message: safeMessage(error),
         attempt: attempts,
         willRetry,
@@ -170,7 +173,7 @@ export class ProviderSlot<U> {
         : this.#timeout;
       return this.#breaker.execute(() =>
         limit
-          .execute(({ signal }) => this.provider.findAccount(identifier, { signal }))
+          .execute(({ signal }) => this.provider.findAccount(identifier, { signal, notify }))
           .catch((error: unknown) => {
             throw this.#explainCancellation(error, cutByDeadline ? deadline : undefined);
           }),
@@ -193,6 +196,7 @@ export class ProviderSlot<U> {
         failure: {
           provider: this.name,
           code,
+          kind: failureKind(error),
           message,
           error,
           attempts,
@@ -203,11 +207,11 @@ export class ProviderSlot<U> {
   }
 
   /** A probe through the provider's `check()`, under the attempt timeout. Does not touch the breaker. */
-  async probe(): Promise<void> {
+  async probe(notify: ((notice: ProviderNotice) => void) | undefined): Promise<void> {
     const check = this.provider.check;
     if (!check) return;
     try {
-      await this.#timeout.execute(({ signal }) => check.call(this.provider, { signal }));
+      await this.#timeout.execute(({ signal }) => check.call(this.provider, { signal, notify }));
       this.lastSuccessAtMs = this.clock.now();
     } catch (error) {
       const explained =

@@ -15,10 +15,26 @@ export interface Account<U = AuthUser> {
   readonly lockedUntil?: Date | null;
 }
 
+/**
+ * Something a provider wants operators to know that is not a failure: it
+ * answered, but had to work around a problem. Delivered to hooks with the
+ * provider's name.
+ */
+export interface ProviderNotice {
+  readonly type: 'schema_drift';
+  /** Schema-qualified table. */
+  readonly table: string;
+  /** Optional columns the table lacks, left out of the query: `{ field, column }`. */
+  readonly missingColumns: readonly { readonly field: string; readonly column: string }[];
+  readonly message: string;
+}
+
 /** Passed to every provider call. */
 export interface ProviderCallContext {
   /** Aborted when the attempt times out or the overall deadline passes. */
   readonly signal: AbortSignal;
+  /** Reports a {@link ProviderNotice} to the hooks. Absent when nobody listens. */
+  readonly notify?: ((notice: ProviderNotice) => void) | undefined;
 }
 
 /**

@@ -18,7 +18,15 @@ export interface ContractSeed {
 
 export const CONTRACT_PASSWORD = 'contract-Pa55';
 
-export async function contractSeeds(): Promise<ContractSeed[]> {
+let seeds: Promise<ContractSeed[]> | undefined;
+
+/** The seeds, hashed once per test file so a store seeded with them and the suite agree. */
+export function contractSeeds(): Promise<ContractSeed[]> {
+  seeds ??= makeSeeds();
+  return seeds;
+}
+
+async function makeSeeds(): Promise<ContractSeed[]> {
   const passwordHash = await hashPassword(CONTRACT_PASSWORD, 4);
   const seed = (id: number, email: string, extra: Partial<ContractSeed> = {}): ContractSeed => ({
     identifier: email,
@@ -40,8 +48,14 @@ export async function contractSeeds(): Promise<ContractSeed[]> {
 }
 
 /** Builds the provider under test over the seeds; `cleanup` runs after the suite. */
+/** What every provider under contract returns as `user`. */
+export interface ContractUser {
+  readonly id: number | string;
+  readonly email: string;
+}
+
 export type ContractSetup = (seeds: readonly ContractSeed[]) => Promise<{
-  provider: AuthProvider<{ id: number; email: string }>;
+  provider: AuthProvider<ContractUser>;
   cleanup?: () => Promise<void>;
 }>;
 
@@ -63,13 +77,13 @@ const signal = () => new AbortController().signal;
 /** The behaviour every provider promises. Run it for each provider kind. */
 export function providerContract(kind: string, setup: ContractSetup): void {
   describe(`provider contract: ${kind}`, () => {
-    let provider: AuthProvider<{ id: number; email: string }>;
+    let provider: AuthProvider<ContractUser>;
     let cleanup: (() => Promise<void>) | undefined;
-    let seeds: ContractSeed[];
+    let seeded: ContractSeed[];
 
     beforeAll(async () => {
-      seeds = await contractSeeds();
-      ({ provider, cleanup } = await setup(seeds));
+      seeded = await contractSeeds();
+      ({ provider, cleanup } = await setup(seeded));
     });
     afterAll(async () => {
       await provider?.close?.();
@@ -79,10 +93,12 @@ export function providerContract(kind: string, setup: ContractSetup): void {
     it('finds an account by identifier, with every field mapped', async () => {
       const account = await provider.findAccount('ada@example.com', { signal: signal() });
       expect(account).toMatchObject({
-        user: expect.objectContaining({ id: 1, email: 'ada@example.com' }),
-        passwordHash: seeds[0]?.passwordHash,
+        user: expect.objectContaining({ email: 'ada@example.com' }),
+        passwordHash: seeded[0]?.passwordHash,
         active: true,
       });
+      // bigint ids come back from pg as strings; the value is what matters.
+      expect(Number(account?.user.id)).toBe(1);
       expect(account?.mustChangePassword ?? false).toBe(false);
       expect(account?.lockedUntil ?? null).toBeNull();
     });
@@ -125,7 +141,11 @@ export function providerContract(kind: string, setup: ContractSetup): void {
       });
       await expect(
         auth.authenticate({ identifier: 'ada@example.com', password: CONTRACT_PASSWORD }),
-      ).resolves.toMatchObject({ ok: true, provider: provider.name, user: { id: 1 } });
+      ).resolves.toMatchObject({
+        ok: true,
+        provider: provider.name,
+        user: { email: 'ada@example.com' },
+      });
       await expect(
         auth.authenticate({ identifier: 'ada@example.com', password: 'wrong' }),
       ).resolves.toEqual({ ok: false, reason: 'invalid_credentials' });

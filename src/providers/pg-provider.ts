@@ -1,0 +1,177 @@
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { parse } from 'pg-connection-string';
+import { ConfigError } from '../errors/errors.js';
+import { tableName } from '../schema/table-name.js';
+import type { ColumnMapping } from './columns.js';
+import type { Account, AuthProvider, AuthUser } from './provider.js';
+import type { Queryable, Row } from './queryable.js';
+import { TableLookup } from './table-lookup.js';
+
+/** Connection settings when not given as a connection string. */
+export interface PgConnectionOptions {
+  readonly host?: string;
+  readonly port?: number;
+  readonly user?: string;
+  readonly password?: string;
+  readonly database?: string;
+  readonly ssl?: pg.ClientConfig['ssl'];
+}
+
+/** Options of {@link pgProvider}. Give `connectionString` or `connection`. */
+export interface PgProviderOptions {
+  /** Default: `'pg'`. */
+  readonly name?: string;
+  /** `postgres://user:password@host:5432/db`. Parsed at once; the password is kept out of enumerable properties. */
+  readonly connectionString?: string;
+  readonly connection?: PgConnectionOptions;
+  /** `'users'` or `'schema.users'`. */
+  readonly table: string | { readonly schema?: string; readonly name: string };
+  /** Default: the reference schema's names. */
+  readonly columns?: ColumnMapping;
+  /** Default: `true`. */
+  readonly caseInsensitive?: boolean;
+  /** Connections of this provider's own pool. Default: `2`. */
+  readonly poolSize?: number;
+  /** Bound on getting a connection (new or from the pool). Default: `1000`. */
+  readonly connectTimeoutMs?: number;
+  /** Server-side `statement_timeout`; the client gives up 500 ms later if the server says nothing. Default: `1000`. */
+  readonly statementTimeoutMs?: number;
+  /** Called when an idle connection errors (a server restart, say). Default: ignored, the pool drops it. */
+  readonly onIdleError?: (error: Error) => void;
+}
+
+/** A {@link pgProvider} with its pool's counts, for dashboards and leak checks. */
+export interface PgProvider<U = AuthUser> extends AuthProvider<U> {
+  /** `{ total, idle, waiting }` of the provider's own pool; zeros before first use and after close. */
+  poolStats(): { readonly total: number; readonly idle: number; readonly waiting: number };
+}
+
+/**
+ * A direct path to PostgreSQL on a small pool of its own, independent of the
+ * application's pool (created on first use, closed by `auth.close()`): connect,
+ * statement and query timeouts set, keepAlive on, idle errors listened to,
+ * a client discarded after any error, and a prepared statement with an
+ * explicit column list planned against information_schema.
+ *
+ * @example
+ * ```ts
+ * const direct = pgProvider({ connectionString: process.env.AUTH_DATABASE_URL!, table: 'users' });
+ * ```
+ */
+export function pgProvider<U = AuthUser>(options: PgProviderOptions): PgProvider<U> {
+  const connection = connectionConfig(options);
+  const poolSize = options.poolSize ?? 2;
+  const connectTimeoutMs = options.connectTimeoutMs ?? 1000;
+  const statementTimeoutMs = options.statementTimeoutMs ?? 1000;
+  let pool: pg.Pool | undefined;
+  let closed = false;
+
+  const poolFor = (): pg.Pool => {
+    if (closed) throw new ConfigError('pgProvider', 'used after close()');
+    if (!pool) {
+      pool = new pg.Pool({
+        ...connection,
+        max: poolSize,
+        connectionTimeoutMillis: connectTimeoutMs,
+        statement_timeout: statementTimeoutMs,
+        query_timeout: statementTimeoutMs + 500,
+        keepAlive: true,
+        idleTimeoutMillis: 30_000,
+        allowExitOnIdle: true,
+        application_name: 'resilient-auth',
+      });
+      // Without a listener, an idle client's error (server restart) crashes the process.
+      pool.on('error', (error) => options.onIdleError?.(error));
+    }
+    return pool;
+  };
+
+  /** Runs one statement on a pooled client, discarding the client after any error or abandonment. */
+  const withClient = async (
+    signal: AbortSignal | undefined,
+    run: (client: pg.PoolClient) => Promise<readonly Row[]>,
+  ) => {
+    signal?.throwIfAborted();
+    const client = await poolFor().connect();
+    let discard = false;
+    try {
+      return await run(client);
+    } catch (error) {
+      discard = true;
+      throw error;
+    } finally {
+      // An abandoned call (timed out by the orchestrator) may have left the client mid-protocol.
+      client.release(discard || signal?.aborted === true);
+    }
+  };
+
+  const introspector: Queryable = {
+    query: async (text, values) => ({
+      rows: await withClient(undefined, async (c) => (await c.query(text, values)).rows),
+    }),
+  };
+  const lookup = new TableLookup(
+    tableName(options.table),
+    options.columns,
+    options.caseInsensitive ?? true,
+    introspector,
+    (plan, identifier, signal) =>
+      withClient(signal, async (client) => {
+        const name = `resilient_auth_${createHash('sha256').update(plan.text).digest('hex').slice(0, 16)}`;
+        return (await client.query({ name, text: plan.text, values: [identifier] })).rows;
+      }),
+  );
+
+  return {
+    name: options.name ?? 'pg',
+    findAccount: (identifier, ctx) =>
+      lookup.findAccount(identifier, ctx) as Promise<Account<U> | null>,
+    async check(ctx) {
+      await withClient(ctx.signal, async (client) => (await client.query('SELECT 1')).rows);
+      await lookup.check(ctx);
+    },
+    async close() {
+      closed = true;
+      const ending = pool;
+      pool = undefined;
+      await ending?.end();
+    },
+    poolStats() {
+      return {
+        total: pool?.totalCount ?? 0,
+        idle: pool?.idleCount ?? 0,
+        waiting: pool?.waitingCount ?? 0,
+      };
+    },
+  };
+}
+
+function connectionConfig(options: PgProviderOptions): pg.PoolConfig {
+  if (options.connectionString !== undefined && options.connection !== undefined) {
+    throw new ConfigError('pgProvider', 'give connectionString or connection, not both');
+  }
+  if (options.connectionString !== undefined) {
+    let parsed: ReturnType<typeof parse>;
+    try {
+      parsed = parse(options.connectionString);
+    } catch {
+      // The string itself may hold a password: never echo it.
+      throw new ConfigError(
+        'pgProvider.connectionString',
+        'is not a valid PostgreSQL connection string',
+      );
+    }
+    const { host, port, user, password, database, ssl } = parsed;
+    return {
+      ...(host ? { host } : {}),
+      ...(port ? { port: Number(port) } : {}),
+      ...(user ? { user } : {}),
+      ...(password ? { password } : {}),
+      ...(database ? { database } : {}),
+      ...(ssl !== undefined && ssl !== null ? { ssl: ssl as pg.ClientConfig['ssl'] } : {}),
+    };
+  }
+  if (options.connection !== undefined) return { ...options.connection };
+  throw new ConfigError('pgProvider', 'give connectionString or connection');
+}
