@@ -329,6 +329,7 @@ class Authenticator<U> implements ResilientAuth<U> {
         lastFailure: {
           message: slot.lastFailure.message,
           ...(slot.lastFailure.code === undefined ? {} : { code: slot.lastFailure.code }),
+          kind: slot.lastFailure.kind,
           at: new Date(slot.lastFailure.atMs),
         },
       }),

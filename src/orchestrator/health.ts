@@ -1,3 +1,4 @@
+import type { FailureKind } from '../errors/errors.js';
 import type { CircuitStateName } from '../hooks/events.js';
 
 /** Overall service state: primary serving, a fallback serving, or none can. */
@@ -8,7 +9,12 @@ export interface ProviderHealth {
   readonly name: string;
   readonly state: CircuitStateName;
   /** Most recent failure (lookup or probe); the message has credentials redacted. */
-  readonly lastFailure?: { readonly message: string; readonly code?: string; readonly at: Date };
+  readonly lastFailure?: {
+    readonly message: string;
+    readonly code?: string;
+    readonly kind: FailureKind;
+    readonly at: Date;
+  };
   readonly lastSuccessAt?: Date;
 }
 

@@ -45,6 +45,7 @@ export type LookupOutcome<U> =
 export interface SlotRecord {
   readonly message: string;
   readonly code: string | undefined;
+  readonly kind: FailureKind;
   readonly atMs: number;
 }
 
@@ -190,7 +191,7 @@ export class ProviderSlot<U> {
     } catch (error) {
       const code = failureCode(error);
       const message = safeMessage(error);
-      this.lastFailure = { message, code, atMs: this.clock.now() };
+      this.lastFailure = { message, code, kind: failureKind(error), atMs: this.clock.now() };
       return {
         ok: false,
         failure: {
@@ -225,6 +226,7 @@ export class ProviderSlot<U> {
       this.lastFailure = {
         message: safeMessage(explained),
         code: failureCode(explained),
+        kind: failureKind(explained),
         atMs: this.clock.now(),
       };
       throw explained;

@@ -43,6 +43,8 @@ export interface PgProviderOptions {
 
 /** A {@link pgProvider} with its pool's counts, for dashboards and leak checks. */
 export interface PgProvider<U = AuthUser> extends AuthProvider<U> {
+  /** Ends the provider's pool. Called by `auth.close()`. */
+  close(): Promise<void>;
   /** `{ total, idle, waiting }` of the provider's own pool; zeros before first use and after close. */
   poolStats(): { readonly total: number; readonly idle: number; readonly waiting: number };
 }
@@ -94,6 +96,10 @@ export function pgProvider<U = AuthUser>(options: PgProviderOptions): PgProvider
   ) => {
     signal?.throwIfAborted();
     const client = await poolFor().connect();
+    // A checked-out client whose connection dies emits 'error'; unheard, that
+    // would crash the process. The query's own rejection reports it.
+    const ignore = () => undefined;
+    client.on('error', ignore);
     let discard = false;
     try {
       return await run(client);
@@ -101,6 +107,7 @@ export function pgProvider<U = AuthUser>(options: PgProviderOptions): PgProvider
       discard = true;
       throw error;
     } finally {
+      client.off('error', ignore);
       // An abandoned call (timed out by the orchestrator) may have left the client mid-protocol.
       client.release(discard || signal?.aborted === true);
     }

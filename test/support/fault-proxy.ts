@@ -62,7 +62,8 @@ export class FaultProxy {
     const wasListening = this.#server.listening;
     this.#mode = mode;
     if (mode.type === 'refuse' && wasListening) {
-      await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+      // Stops listening at once; close()'s callback would wait for open connections.
+      this.#server.close();
       this.#server = this.#newServer();
     } else if (mode.type !== 'refuse' && !wasListening) {
       await this.#listen();

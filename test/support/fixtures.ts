@@ -44,6 +44,7 @@ export function recordingHooks() {
     onRecovered: record('onRecovered'),
     onUnavailable: record('onUnavailable'),
     onInvalidHash: record('onInvalidHash'),
+    onSchemaDrift: record('onSchemaDrift'),
   };
   const of = (hook: keyof AuthHooks) => events.filter((e) => e.hook === hook).map((e) => e.event);
   return { hooks, events, of };

@@ -28,6 +28,7 @@ describe('health() snapshot', () => {
       lastFailure: {
         message: 'column "must_change_password" does not exist',
         code: '42703',
+        kind: 'schema',
         at: new Date(clock.now()),
       },
     });

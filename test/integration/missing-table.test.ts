@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type AuthUnavailableError,
+  bcryptVerifier,
+  createResilientAuth,
+  hashPassword,
+  pgProvider,
+  sqlProvider,
+} from '../../src/index.js';
+import type { ContractUser } from '../contract/provider-contract.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { recordingLogger } from '../support/fakes.js';
+import { recordingHooks } from '../support/fixtures.js';
+import { drizzleProvider } from '../support/orm-lookups.js';
+
+const PASSWORD = 'table-Pa55';
+let db: TestDatabase;
+let legacy: TestDatabase;
+
+beforeAll(async () => {
+  // `db` has no users table at all; `legacy` holds the account under another name.
+  db = await createTestDatabase('missing_table');
+  legacy = await createTestDatabase('missing_table_legacy');
+  await legacy.pool.query(
+    'CREATE TABLE members (id int PRIMARY KEY, email text NOT NULL, password_hash text NOT NULL)',
+  );
+  await legacy.pool.query("INSERT INTO members VALUES (1, 'ada@example.com', $1)", [
+    await hashPassword(PASSWORD, 4),
+  ]);
+});
+afterAll(async () => {
+  await db?.drop();
+  await legacy?.drop();
+});
+
+describe('a missing table (42P01)', () => {
+  it('fails fast on every path, without retries, with a message naming the table', async () => {
+    const recorded = recordingHooks();
+    const auth = createResilientAuth({
+      providers: [
+        drizzleProvider(db.pool, 'drizzle'),
+        sqlProvider<ContractUser>({ name: 'raw-sql', executor: db.pool, table: 'users' }),
+        pgProvider<ContractUser>({ name: 'direct', connectionString: db.url, table: 'users' }),
+      ],
+      hooks: recorded.hooks,
+      verifier: bcryptVerifier({ threads: 0 }),
+    });
+    const error = (await auth
+      .authenticate({ identifier: 'ada@example.com', password: PASSWORD })
+      .catch((e: unknown) => e)) as AuthUnavailableError;
+    expect(error.code).toBe('AUTH_UNAVAILABLE');
+    expect(error.failures.map((f) => [f.provider, f.code, f.kind, f.attempts])).toEqual([
+      ['drizzle', '42P01', 'schema', 1],
+      ['raw-sql', '42P01', 'schema', 1],
+      ['direct', '42P01', 'schema', 1],
+    ]);
+    expect(error.failures[0]?.message).toBe('relation "users" does not exist');
+    expect(error.failures[1]?.message).toMatch(/^table users does not exist/);
+    expect(
+      recorded.of('onProviderFailure').every((e) => !(e as { willRetry: boolean }).willRetry),
+    ).toBe(true);
+    expect(auth.health().status).toBe('unhealthy');
+    await auth.close();
+  });
+
+  it('an audit hook that writes to a missing table does not break login', async () => {
+    const logger = recordingLogger();
+    const auth = createResilientAuth({
+      providers: [sqlProvider({ name: 'legacy', executor: legacy.pool, table: 'members' })],
+      verifier: bcryptVerifier({ threads: 0 }),
+      logger,
+      hooks: {
+        onAttempt: async (event) => {
+          await legacy.pool.query('INSERT INTO audit_log (outcome, identifier) VALUES ($1, $2)', [
+            event.outcome,
+            event.identifier,
+          ]);
+        },
+      },
+    });
+    await expect(
+      auth.authenticate({ identifier: 'ada@example.com', password: PASSWORD }),
+    ).resolves.toMatchObject({ ok: true, provider: 'legacy', user: { id: 1 } });
+    await expect(
+      auth.authenticate({ identifier: 'ada@example.com', password: 'wrong' }),
+    ).resolves.toEqual({ ok: false, reason: 'invalid_credentials' });
+    await expect.poll(() => logger.lines.length).toBe(2);
+    expect(logger.lines[0]).toMatchObject({
+      level: 'error',
+      meta: { hook: 'onAttempt', error: 'relation "audit_log" does not exist' },
+    });
+    await auth.close();
+  });
+});
