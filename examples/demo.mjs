@@ -1,0 +1,213 @@
+// npm run demo: the library's main job, on an embedded PostgreSQL.
+//
+// An app logs users in through its ORM (Drizzle). resilient-auth adds two more
+// paths to the same users table: raw SQL on the app's own pool, and a small
+// pool of its own. Then things go wrong, the way they did in real outages.
+import { eq, sql } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { bigint, boolean, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import pg from 'pg';
+import {
+  applyReferenceSchema,
+  createResilientAuth,
+  hashPassword,
+  isAuthUnavailableError,
+  ormProvider,
+  pgProvider,
+  sqlProvider,
+} from 'resilient-auth';
+import { startEmbeddedPostgres } from './support/embedded-postgres.mjs';
+
+const say = (text = '') => console.log(text);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const PASSWORD = 'correct horse battery staple';
+
+say('Starting an embedded PostgreSQL...');
+const server = await startEmbeddedPostgres();
+const appPool = new pg.Pool({ connectionString: server.url, max: 3 });
+appPool.on('error', () => undefined);
+
+try {
+  await applyReferenceSchema(appPool);
+  const hash = await hashPassword(PASSWORD, 10);
+  for (const email of ['ada@example.com', 'grace@example.com', 'linus@example.com']) {
+    await appPool.query('INSERT INTO users (email, password_hash) VALUES ($1, $2)', [email, hash]);
+  }
+  say('Reference schema applied; 3 users seeded (bcrypt cost 10).');
+
+  // The app's Drizzle model. It declares must_change_password.
+  const users = pgTable('users', {
+    id: bigint('id', { mode: 'number' }).primaryKey(),
+    email: text('email').notNull(),
+    passwordHash: text('password_hash').notNull(),
+    isActive: boolean('is_active').notNull(),
+    mustChangePassword: boolean('must_change_password').notNull(),
+    lockedUntil: timestamp('locked_until', { withTimezone: true }),
+  });
+  const db = drizzle(appPool);
+
+  const orm = ormProvider({
+    name: 'orm',
+    check: () => db.execute(sql`select 1`),
+    async findAccount(email) {
+      const [u] = await db
+        .select()
+        .from(users)
+        .where(eq(sql`lower(${users.email})`, email.toLowerCase()))
+        .limit(1);
+      return u
+        ? {
+            user: { id: u.id, email: u.email },
+            passwordHash: u.passwordHash,
+            active: u.isActive,
+            mustChangePassword: u.mustChangePassword,
+            lockedUntil: u.lockedUntil,
+          }
+        : null;
+    },
+  });
+  const rawSql = sqlProvider({ name: 'raw-sql', executor: appPool, table: 'users' });
+  const direct = pgProvider({
+    name: 'direct-pg',
+    connectionString: server.url,
+    table: 'users',
+    poolSize: 2,
+    connectTimeoutMs: 300,
+  });
+
+  const alerts = [];
+  const alert = (line) => {
+    alerts.push(line);
+    say(`  ALERT  ${line}`);
+  };
+  const auth = createResilientAuth({
+    providers: [orm, rawSql, direct],
+    deadlineMs: 1500,
+    policy: {
+      timeoutMs: 300,
+      halfOpenAfterMs: 1000,
+      breaker: { consecutiveFailures: 3 },
+      retry: { maxAttempts: 2, baseDelayMs: 20 },
+    },
+    hooks: {
+      onDegraded: (e) =>
+        alert(
+          `degraded: login now served by ${e.provider}; ${e.failures.map((f) => `${f.provider} ${f.code} (${f.kind})`).join(', ')}`,
+        ),
+      onRecovered: (e) => alert(`recovered: ${e.provider} serves again`),
+      // Failed half-open trials (half-open -> open) are routine while a path is down: not alerts.
+      onCircuitStateChange: (e) => {
+        if (e.to === 'open' && e.from === 'half-open') return;
+        if (e.to === 'half-open') return;
+        alert(`breaker ${e.provider}: ${e.from} -> ${e.to}`);
+      },
+      onSchemaDrift: (e) => alert(`schema drift in ${e.provider}: ${e.message}`),
+      onUnavailable: (e) => {
+        if (alerts.at(-1)?.startsWith('unavailable')) return;
+        alert(
+          `unavailable: no provider could answer (${e.failures.map((f) => `${f.provider} ${f.code}`).join(', ')})`,
+        );
+      },
+    },
+  });
+
+  /** A burst of logins (correct and wrong passwords): who answered, what came out, how fast. */
+  async function phase(title, story, logins = 24) {
+    say();
+    say(`== ${title}`);
+    say(`   ${story}`);
+    const served = {};
+    const outcomes = {};
+    const latencies = [];
+    for (let i = 0; i < logins; i++) {
+      const correct = i % 4 !== 3;
+      const start = performance.now();
+      let label;
+      try {
+        const r = await auth.authenticate({
+          identifier: ['ada@example.com', 'GRACE@example.com', 'linus@example.com'][i % 3],
+          password: correct ? PASSWORD : 'guess',
+          context: { requestId: `req-${i}` },
+        });
+        label = r.ok ? (r.degraded ? 'granted (degraded)' : 'granted') : r.reason;
+        if (r.ok) served[r.provider] = (served[r.provider] ?? 0) + 1;
+        if (r.ok !== correct) throw new Error(`wrong answer: ${JSON.stringify(r)}`);
+      } catch (error) {
+        if (!isAuthUnavailableError(error)) throw error;
+        label = 'unavailable (try again)';
+      }
+      latencies.push(performance.now() - start);
+      outcomes[label] = (outcomes[label] ?? 0) + 1;
+      await sleep(40);
+    }
+    latencies.sort((a, b) => a - b);
+    const pct = (p) =>
+      latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))].toFixed(0);
+    const h = auth.health();
+    say(
+      `   outcomes : ${Object.entries(outcomes)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ')}`,
+    );
+    say(
+      `   served by: ${
+        Object.entries(served)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ') || 'nobody'
+      }`,
+    );
+    say(`   latency  : p50 ${pct(0.5)} ms, p95 ${pct(0.95)} ms, max ${pct(1)} ms`);
+    say(`   health   : ${h.status}; ${h.providers.map((p) => `${p.name} ${p.state}`).join(', ')}`);
+  }
+
+  await phase('1. A normal morning', 'Every login goes through the ORM, as it always has.');
+
+  await appPool.query('ALTER TABLE users DROP COLUMN must_change_password');
+  await phase(
+    '2. Schema drift',
+    'A deploy shipped a Drizzle model with must_change_password before its migration ran (simulated by dropping the column). The ORM fails with 42703; raw SQL reads information_schema, leaves the column out and serves.',
+  );
+  const orphan = auth.health().providers[0].lastFailure;
+  say(`   health names it: orm last failure ${orphan?.code} "${orphan?.message}"`);
+
+  const held = await Promise.all([appPool.connect(), appPool.connect(), appPool.connect()]);
+  // Checked-out clients must listen for errors, or a server restart crashes the process.
+  for (const client of held) client.on('error', () => undefined);
+  await phase(
+    '3. The app pool is exhausted',
+    "A slow report holds every connection of the app pool. The ORM and raw SQL share that pool and time out; the library's own small pool serves.",
+  );
+
+  await server.stop();
+  await phase(
+    '4. The database restarts',
+    'PostgreSQL goes down. No path can check a password, so login says "unavailable, try again", never "wrong password", and never lets anyone in.',
+    8,
+  );
+  await server.start();
+
+  for (const client of held) client.release();
+  await appPool.query(
+    'ALTER TABLE users ADD COLUMN must_change_password boolean NOT NULL DEFAULT false',
+  );
+  await sleep(1100);
+  await phase(
+    '5. Recovery',
+    'The database is back, the report finished, the migration ran. Half-open probes let each path back in; the ORM serves again.',
+  );
+
+  const report = await auth.check();
+  say();
+  say(
+    `Active probes (auth.check()): ${report.providers.map((p) => `${p.name} ${p.ok ? 'ok' : `FAILED ${p.error?.code}`}`).join(', ')}.`,
+  );
+  say(
+    "   The fallbacks' breakers stay open until a login needs them; then one half-open trial lets them back.",
+  );
+  say(`${alerts.length} alerts raised in all. Final health: ${auth.health().status}.`);
+  await auth.close();
+} finally {
+  await appPool.end().catch(() => undefined);
+  await server.destroy();
+  say('Embedded PostgreSQL stopped.');
+}
