@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FaultProxy, type ProxyMode } from '../../examples/support/fault-proxy.mjs';
 import {
   type AuthUnavailableError,
   bcryptVerifier,
@@ -13,7 +14,6 @@ import {
   contractSeeds,
 } from '../contract/provider-contract.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { FaultProxy, type ProxyMode } from '../support/fault-proxy.js';
 import { recordingHooks } from '../support/fixtures.js';
 import { seedUsers } from '../support/users-table.js';
 

@@ -1,64 +1,54 @@
-import { connect, createServer, type Server, type Socket } from 'node:net';
+// A TCP proxy between a client and PostgreSQL that injects real network
+// faults, for the tests and the benchmarks. Listens on 127.0.0.1.
+import { connect, createServer } from 'node:net';
 
-/** What the proxy does to traffic. */
-export type ProxyMode =
-  | { readonly type: 'pass' }
-  /** Stop listening: new connections get ECONNREFUSED; open ones carry on. */
-  | { readonly type: 'refuse' }
-  /** Reset every open connection (TCP RST) and every new one as it arrives. */
-  | { readonly type: 'reset' }
-  /** Forward, but hold every chunk this long in each direction. */
-  | { readonly type: 'latency'; readonly ms: number }
-  /** Accept and never answer: bytes in either direction are dropped. */
-  | { readonly type: 'blackhole' };
-
-/**
- * A TCP proxy between a client and PostgreSQL that injects real network
- * faults. Listens on 127.0.0.1; `url(target)` rewrites a connection URL to go
- * through it.
- */
 export class FaultProxy {
-  #server: Server;
-  #mode: ProxyMode = { type: 'pass' };
-  readonly #pairs = new Set<{ client: Socket; upstream: Socket }>();
+  #server;
+  #mode = { type: 'pass' };
+  #pairs = new Set();
   #port = 0;
+  #accepted = 0;
+  #target;
 
-  private constructor(
-    private readonly targetHost: string,
-    private readonly targetPort: number,
-  ) {
+  constructor(target) {
+    this.#target = target;
     this.#server = this.#newServer();
   }
 
-  /** Starts a proxy in front of `host:port`. */
-  static async start(target: { host: string; port: number }): Promise<FaultProxy> {
-    const proxy = new FaultProxy(target.host, target.port);
+  /** Starts a proxy in front of `{ host, port }`. */
+  static async start(target) {
+    const proxy = new FaultProxy(target);
     await proxy.#listen();
     return proxy;
   }
 
-  get port(): number {
+  get port() {
     return this.#port;
   }
 
-  get mode(): ProxyMode {
+  get mode() {
     return this.#mode;
   }
 
   /** Open client connections right now. */
-  get connections(): number {
+  get connections() {
     return this.#pairs.size;
   }
 
-  /** The same URL, pointed at the proxy. */
-  url(target: string): string {
+  /** Client connections accepted since start. */
+  get accepted() {
+    return this.#accepted;
+  }
+
+  /** The same connection URL, pointed at the proxy. */
+  url(target) {
     const u = new URL(target);
     u.hostname = '127.0.0.1';
     u.port = String(this.#port);
     return u.toString();
   }
 
-  async set(mode: ProxyMode): Promise<void> {
+  async set(mode) {
     const wasListening = this.#server.listening;
     this.#mode = mode;
     if (mode.type === 'refuse' && wasListening) {
@@ -73,34 +63,34 @@ export class FaultProxy {
     }
   }
 
-  async close(): Promise<void> {
+  async close() {
     for (const pair of this.#pairs) this.#reset(pair);
-    if (this.#server.listening)
-      await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#mode = { type: 'refuse' };
+    if (this.#server.listening) await new Promise((resolve) => this.#server.close(() => resolve()));
   }
 
-  #newServer(): Server {
+  #newServer() {
     return createServer((client) => this.#accept(client));
   }
 
-  async #listen(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
+  async #listen() {
+    await new Promise((resolve, reject) => {
       this.#server.once('error', reject);
       this.#server.listen(this.#port, '127.0.0.1', () => {
         this.#server.off('error', reject);
         resolve();
       });
     });
-    const address = this.#server.address();
-    if (address && typeof address === 'object') this.#port = address.port;
+    this.#port = this.#server.address().port;
   }
 
-  #accept(client: Socket): void {
+  #accept(client) {
+    this.#accepted++;
     if (this.#mode.type === 'reset') {
       client.resetAndDestroy();
       return;
     }
-    const upstream = connect(this.targetPort, this.targetHost);
+    const upstream = connect(this.#target.port, this.#target.host);
     const pair = { client, upstream };
     this.#pairs.add(pair);
     const drop = () => {
@@ -114,7 +104,7 @@ export class FaultProxy {
     upstream.on('data', (chunk) => this.#forward(chunk, client));
   }
 
-  #forward(chunk: Buffer, to: Socket): void {
+  #forward(chunk, to) {
     const mode = this.#mode;
     if (mode.type === 'blackhole') return;
     if (mode.type === 'latency') {
@@ -126,7 +116,7 @@ export class FaultProxy {
     if (!to.destroyed) to.write(chunk);
   }
 
-  #reset(pair: { client: Socket; upstream: Socket }): void {
+  #reset(pair) {
     this.#pairs.delete(pair);
     if (!pair.client.destroyed) pair.client.resetAndDestroy();
     pair.upstream.destroy();
