@@ -74,7 +74,7 @@ export { memoryProvider, simulatedOutage } from './providers/memory-provider.js'
 export type { OrmProviderOptions } from './providers/orm-provider.js';
 export { ormProvider } from './providers/orm-provider.js';
 export type {
-  PgConnectionOptions,
+  PgPoolOptions,
   PgProvider,
   PgProviderOptions,
 } from './providers/pg-provider.js';

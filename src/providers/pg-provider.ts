@@ -8,23 +8,24 @@ import type { Account, AuthProvider, AuthUser } from './provider.js';
 import type { Queryable, Row } from './queryable.js';
 import { TableLookup } from './table-lookup.js';
 
-/** Connection settings when not given as a connection string. */
-export interface PgConnectionOptions {
-  readonly host?: string;
-  readonly port?: number;
-  readonly user?: string;
-  readonly password?: string;
-  readonly database?: string;
-  readonly ssl?: pg.ClientConfig['ssl'];
-}
+/**
+ * pg pool options (host, port, user, password, database, ssl, and the rest of
+ * `pg.PoolConfig`) except the ones this provider manages itself: size and
+ * timeouts have options of their own, and the connection string has its own.
+ */
+export type PgPoolOptions = Omit<
+  pg.PoolConfig,
+  'max' | 'connectionTimeoutMillis' | 'statement_timeout' | 'query_timeout' | 'connectionString'
+>;
 
-/** Options of {@link pgProvider}. Give `connectionString` or `connection`. */
+/** Options of {@link pgProvider}. Give `connectionString`, `pool` options, or both (e.g. a string and `ssl`). */
 export interface PgProviderOptions {
   /** Default: `'pg'`. */
   readonly name?: string;
   /** `postgres://user:password@host:5432/db`. Parsed at once; the password is kept out of enumerable properties. */
   readonly connectionString?: string;
-  readonly connection?: PgConnectionOptions;
+  /** pg pool options; connection fields of `connectionString` take precedence. */
+  readonly pool?: PgPoolOptions;
   /** `'users'` or `'schema.users'`. */
   readonly table: string | { readonly schema?: string; readonly name: string };
   /** Default: the reference schema's names. */
@@ -73,15 +74,15 @@ export function pgProvider<U = AuthUser>(options: PgProviderOptions): PgProvider
     if (closed) throw new ConfigError('pgProvider', 'used after close()');
     if (!pool) {
       pool = new pg.Pool({
+        keepAlive: true,
+        idleTimeoutMillis: 30_000,
+        allowExitOnIdle: true,
+        application_name: 'resilient-auth',
         ...connection,
         max: poolSize,
         connectionTimeoutMillis: connectTimeoutMs,
         statement_timeout: statementTimeoutMs,
         query_timeout: statementTimeoutMs + 500,
-        keepAlive: true,
-        idleTimeoutMillis: 30_000,
-        allowExitOnIdle: true,
-        application_name: 'resilient-auth',
       });
       // Without a listener, an idle client's error (server restart) crashes the process.
       pool.on('error', (error) => options.onIdleError?.(error));
@@ -155,30 +156,29 @@ export function pgProvider<U = AuthUser>(options: PgProviderOptions): PgProvider
 }
 
 function connectionConfig(options: PgProviderOptions): pg.PoolConfig {
-  if (options.connectionString !== undefined && options.connection !== undefined) {
-    throw new ConfigError('pgProvider', 'give connectionString or connection, not both');
+  if (options.connectionString === undefined && options.pool === undefined) {
+    throw new ConfigError('pgProvider', 'give connectionString or pool options');
   }
-  if (options.connectionString !== undefined) {
-    let parsed: ReturnType<typeof parse>;
-    try {
-      parsed = parse(options.connectionString);
-    } catch {
-      // The string itself may hold a password: never echo it.
-      throw new ConfigError(
-        'pgProvider.connectionString',
-        'is not a valid PostgreSQL connection string',
-      );
-    }
-    const { host, port, user, password, database, ssl } = parsed;
-    return {
-      ...(host ? { host } : {}),
-      ...(port ? { port: Number(port) } : {}),
-      ...(user ? { user } : {}),
-      ...(password ? { password } : {}),
-      ...(database ? { database } : {}),
-      ...(ssl !== undefined && ssl !== null ? { ssl: ssl as pg.ClientConfig['ssl'] } : {}),
-    };
+  if (options.connectionString === undefined) return { ...options.pool };
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(options.connectionString);
+  } catch {
+    // The string itself may hold a password: never echo it.
+    throw new ConfigError(
+      'pgProvider.connectionString',
+      'is not a valid PostgreSQL connection string',
+    );
   }
-  if (options.connection !== undefined) return { ...options.connection };
-  throw new ConfigError('pgProvider', 'give connectionString or connection');
+  // Passed as separate fields so pg-pool keeps the password non-enumerable.
+  const { host, port, user, password, database, ssl } = parsed;
+  return {
+    ...options.pool,
+    ...(host ? { host } : {}),
+    ...(port ? { port: Number(port) } : {}),
+    ...(user ? { user } : {}),
+    ...(password ? { password } : {}),
+    ...(database ? { database } : {}),
+    ...(ssl !== undefined && ssl !== null ? { ssl: ssl as pg.ClientConfig['ssl'] } : {}),
+  };
 }

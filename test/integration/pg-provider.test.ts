@@ -1,0 +1,102 @@
+import { inspect } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type AuthUnavailableError,
+  bcryptVerifier,
+  createResilientAuth,
+  isConfigError,
+  pgProvider,
+} from '../../src/index.js';
+import {
+  CONTRACT_PASSWORD,
+  type ContractUser,
+  contractSeeds,
+} from '../contract/provider-contract.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { seedUsers } from '../support/users-table.js';
+
+const login = { identifier: 'ada@example.com', password: CONTRACT_PASSWORD };
+let db: TestDatabase;
+
+beforeAll(async () => {
+  db = await createTestDatabase('pg_provider');
+  await seedUsers(db.pool, await contractSeeds());
+  // A view whose every row takes 2 s: only statement_timeout can stop it early.
+  await db.pool.query('CREATE VIEW slow_users AS SELECT u.*, pg_sleep(2)::text AS nap FROM users u');
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+describe('pgProvider', () => {
+  it('connects from pool options as well as from a connection string', async () => {
+    const url = new URL(db.url);
+    const provider = pgProvider<ContractUser>({
+      name: 'fields',
+      table: 'users',
+      pool: {
+        host: url.hostname,
+        port: Number(url.port),
+        user: decodeURIComponent(url.username),
+        password: decodeURIComponent(url.password),
+        database: url.pathname.slice(1),
+      },
+    });
+    const auth = createResilientAuth({
+      providers: [provider],
+      verifier: bcryptVerifier({ threads: 0 }),
+    });
+    await expect(auth.authenticate(login)).resolves.toMatchObject({ ok: true, provider: 'fields' });
+    expect(provider.poolStats().total).toBe(1);
+    await auth.close();
+    expect(provider.poolStats()).toEqual({ total: 0, idle: 0, waiting: 0 });
+  });
+
+  it('keeps the connection password out of what can be printed, and out of errors', async () => {
+    const password = decodeURIComponent(new URL(db.url).password);
+    const provider = pgProvider({ connectionString: db.url, table: 'users' });
+    await provider.findAccount('ada@example.com', { signal: new AbortController().signal });
+    expect(inspect(provider, { depth: 10, showHidden: false })).not.toContain(password);
+    expect(JSON.stringify(provider)).not.toContain(password);
+    await provider.close();
+
+    let error: unknown;
+    try {
+      pgProvider({ connectionString: 'postgres://app:s3cr3t@[bad', table: 'users' });
+    } catch (e) {
+      error = e;
+    }
+    expect(isConfigError(error)).toBe(true);
+    expect(String((error as Error).message)).not.toContain('s3cr3t');
+  });
+
+  it('sets statement_timeout: a query the server keeps busy is cancelled (57014), reported as a timeout, not retried', async () => {
+    const provider = pgProvider<ContractUser>({
+      name: 'direct',
+      connectionString: db.url,
+      table: 'slow_users',
+      statementTimeoutMs: 200,
+    });
+    const auth = createResilientAuth({
+      providers: [provider],
+      policy: { timeoutMs: 5000 },
+      deadlineMs: 8000,
+      verifier: bcryptVerifier({ threads: 0 }),
+    });
+    const error = (await auth.authenticate(login).catch((e: unknown) => e)) as AuthUnavailableError;
+    expect(error.failures).toEqual([
+      expect.objectContaining({ provider: 'direct', code: '57014', kind: 'timeout', attempts: 1 }),
+    ]);
+    // The client that saw the error was discarded, not returned to the pool.
+    expect(provider.poolStats().total).toBe(0);
+    await auth.close();
+  });
+
+  it('refuses to be used after close()', async () => {
+    const provider = pgProvider({ connectionString: db.url, table: 'users' });
+    await provider.close();
+    await expect(
+      provider.findAccount('ada@example.com', { signal: new AbortController().signal }),
+    ).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+  });
+});
