@@ -60,7 +60,7 @@ export type FailureKind =
 
 /** Why one provider could not answer during one `authenticate()` call. */
 export interface ProviderFailure {
-  /** The provider's `name`. */
+  /** The provider's `name`; `password-verifier` when the lookup answered but verification failed. */
   readonly provider: string;
   /** SQLSTATE, errno or library code when known (`42703`, `ECONNREFUSED`, `CIRCUIT_OPEN`...). */
   readonly code: string | undefined;

@@ -180,9 +180,7 @@ class Authenticator<U> implements ResilientAuth<U> {
     try {
       matches = await this.#verifier.verify(password, hash);
     } catch (error) {
-      throw new AuthUnavailableError(`password verification failed: ${safeMessage(error)}`, [], {
-        cause: error,
-      });
+      throw this.#verifierFailed(error, started, context);
     }
     // A dummy or malformed hash never grants, whatever the verifier said.
     if (cause === undefined && !matches) cause = 'wrong_password';
@@ -218,6 +216,28 @@ class Authenticator<U> implements ResilientAuth<U> {
     };
   }
 
+  /** The lookup answered but the password could not be checked: that is "cannot decide" too. */
+  #verifierFailed(error: unknown, started: number, context: RequestContext): AuthUnavailableError {
+    const message = `password verification failed: ${safeMessage(error)}`;
+    const failure: ProviderFailure = {
+      provider: 'password-verifier',
+      code: 'VERIFIER_FAILED',
+      kind: 'other',
+      message,
+      error,
+      attempts: 1,
+      durationMs: performance.now() - started,
+    };
+    if (this.#hooks.has('onUnavailable')) {
+      this.#hooks.emit('onUnavailable', {
+        failures: summaries([failure]),
+        durationMs: failure.durationMs,
+        context,
+      });
+    }
+    return new AuthUnavailableError(message, [failure], { cause: error });
+  }
+
   /** Asks the providers in order until one can answer (failover) or one finds the account (federated). */
   async #find(identifier: string, context: RequestContext, started: number): Promise<Found<U>> {
     const deadline = new Deadline(this.#deadlineMs);
@@ -249,7 +269,7 @@ class Authenticator<U> implements ResilientAuth<U> {
     this.#transition('unavailable', undefined, failures);
     if (this.#hooks.has('onUnavailable')) {
       this.#hooks.emit('onUnavailable', {
-        failures,
+        failures: summaries(failures),
         durationMs: performance.now() - started,
         context,
       });

@@ -22,7 +22,9 @@ beforeAll(async () => {
   db = await createTestDatabase('pg_provider');
   await seedUsers(db.pool, await contractSeeds());
   // A view whose every row takes 2 s: only statement_timeout can stop it early.
-  await db.pool.query('CREATE VIEW slow_users AS SELECT u.*, pg_sleep(2)::text AS nap FROM users u');
+  await db.pool.query(
+    'CREATE VIEW slow_users AS SELECT u.*, pg_sleep(2)::text AS nap FROM users u',
+  );
 });
 afterAll(async () => {
   await db?.drop();

@@ -83,4 +83,20 @@ describe('failover mode (the default)', () => {
     expect(verifier.calls).toHaveLength(0);
     expect(of('onUnavailable')).toHaveLength(1);
   });
+
+  it('a verifier that cannot check is "cannot decide": AuthUnavailableError, never a grant or invalid_credentials', async () => {
+    const { auth, verifier, of } = twoProviders();
+    verifier.verify = async () => {
+      throw new Error('worker pool queue is full');
+    };
+    const error = await auth
+      .authenticate({ identifier: 'ada@example.com', password: PASSWORD })
+      .catch((e: unknown) => e);
+    expect(isAuthUnavailableError(error)).toBe(true);
+    if (!isAuthUnavailableError(error)) return;
+    expect(error.failures).toEqual([
+      expect.objectContaining({ provider: 'password-verifier', code: 'VERIFIER_FAILED' }),
+    ]);
+    expect(of('onUnavailable')).toHaveLength(1);
+  });
 });

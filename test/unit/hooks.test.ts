@@ -132,10 +132,13 @@ describe('hooks', () => {
     await auth.authenticate({ identifier: 'eve@example.com', password });
     primary.fail(pgError('28P01', 'connect to postgres://app:S3cret-Pa55word!@db:5432/app failed'));
     await auth.authenticate({ identifier: 'eve@example.com', password }).catch(() => undefined);
+    // Unavailable: the failing store might hold this account.
+    await auth.authenticate({ identifier: 'nobody@example.com', password }).catch(() => undefined);
     await auth.authenticate({ identifier: 'x', password: `${password}${'y'.repeat(80)}` });
     const everything = JSON.stringify({ events: recorded.events, log: logger.lines }, (_, v) =>
       v instanceof Error ? { message: v.message, cause: v.cause } : v,
     );
+    expect(recorded.of('onUnavailable')).toHaveLength(1);
     expect(recorded.events.length).toBeGreaterThan(5);
     expect(everything).not.toContain(password);
     expect(everything).not.toContain(passwordHash);
