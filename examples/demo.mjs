@@ -168,7 +168,9 @@ try {
     'A deploy shipped a Drizzle model with must_change_password before its migration ran (simulated by dropping the column). The ORM fails with 42703; raw SQL reads information_schema, leaves the column out and serves.',
   );
   const orphan = auth.health().providers[0].lastFailure;
-  say(`   health names it: orm last failure ${orphan?.code} "${orphan?.message}"`);
+  say(
+    `   health names it: orm last failure ${orphan?.code} "${orphan?.message}" -> ${orphan?.hint}`,
+  );
 
   const held = await Promise.all([appPool.connect(), appPool.connect(), appPool.connect()]);
   // Checked-out clients must listen for errors, or a server restart crashes the process.

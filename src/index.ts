@@ -1,6 +1,6 @@
 // The public API of resilient-auth. Everything exported is listed here by name.
 
-export { errorCode, failureKind, isTransientError } from './errors/classify.js';
+export { errorCode, failureHint, failureKind, isTransientError } from './errors/classify.js';
 export type { FailureKind, ProviderFailure, ResilientAuthErrorCode } from './errors/errors.js';
 export {
   AuthUnavailableError,

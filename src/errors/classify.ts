@@ -89,6 +89,23 @@ export function failureKind(error: unknown): FailureKind {
   return isTransientError(error) ? 'connection' : 'other';
 }
 
+const HINTS: Record<FailureKind, string> = {
+  connection: 'check that the database is up and reachable from this host',
+  pool_exhausted: 'every pooled connection is busy: find what holds them, or raise the pool size',
+  timeout: 'the path is slow or hung: check the database load and the network',
+  schema: 'the table or a column is missing: run the migration, or fix the table/columns mapping',
+  authentication: "the database refused the app's credentials: check the user and password",
+  read_only: 'connected to a read-only standby: point the provider at the primary',
+  configuration: 'check the provider options and the data (database name, unique identifier)',
+  circuit_open: 'skipped while its breaker is open; see its last failure in health()',
+  other: 'see the error and its cause',
+};
+
+/** What an operator should look at first for a failure of this kind. */
+export function failureHint(kind: FailureKind): string {
+  return HINTS[kind];
+}
+
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]*):[^@\s/]*@/gi;
 const KEY_VALUE_PASSWORD = /\b(password|passwd|pwd)\s*=\s*('[^']*'|"[^"]*"|\S+)/gi;
 

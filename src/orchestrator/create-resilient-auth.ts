@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { errorCode, safeMessage } from '../errors/classify.js';
+import { errorCode, failureHint, safeMessage } from '../errors/classify.js';
 import {
   AuthUnavailableError,
   ConfigError,
@@ -350,6 +350,7 @@ class Authenticator<U> implements ResilientAuth<U> {
           message: slot.lastFailure.message,
           ...(slot.lastFailure.code === undefined ? {} : { code: slot.lastFailure.code }),
           kind: slot.lastFailure.kind,
+          hint: failureHint(slot.lastFailure.kind),
           at: new Date(slot.lastFailure.atMs),
         },
       }),
@@ -473,7 +474,9 @@ function unavailableMessage(
   failures: readonly ProviderFailure[],
   notFoundBy: string | undefined,
 ): string {
-  const list = failures.map((f) => `${f.provider}: ${f.code ?? 'error'} ${f.message}`).join('; ');
+  const list = failures
+    .map((f) => `${f.provider}: ${f.code ?? 'error'} ${f.message} -> ${failureHint(f.kind)}`)
+    .join('; ');
   const lead =
     mode === 'federated' && notFoundBy !== undefined
       ? 'account not found in the stores that answered, and a store that might hold it failed'

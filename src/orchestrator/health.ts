@@ -13,6 +13,8 @@ export interface ProviderHealth {
     readonly message: string;
     readonly code?: string;
     readonly kind: FailureKind;
+    /** What to look at first, by kind. */
+    readonly hint: string;
     readonly at: Date;
   };
   readonly lastSuccessAt?: Date;

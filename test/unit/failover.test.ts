@@ -79,7 +79,12 @@ describe('failover mode (the default)', () => {
       ['primary', '42P01', 1],
       ['fallback', '28P01', 1],
     ]);
-    expect(error.message).toContain('relation "users" does not exist');
+    expect(error.message).toContain(
+      'primary: 42P01 relation "users" does not exist -> the table or a column is missing',
+    );
+    expect(error.message).toContain(
+      'fallback: 28P01 password authentication failed for user "app" -> the database refused the app\'s credentials',
+    );
     expect(verifier.calls).toHaveLength(0);
     expect(of('onUnavailable')).toHaveLength(1);
   });

@@ -29,6 +29,7 @@ describe('health() snapshot', () => {
         message: 'column "must_change_password" does not exist',
         code: '42703',
         kind: 'schema',
+        hint: 'the table or a column is missing: run the migration, or fix the table/columns mapping',
         at: new Date(clock.now()),
       },
     });
