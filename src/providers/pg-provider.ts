@@ -97,6 +97,11 @@ export function pgProvider<U = AuthUser>(options: PgProviderOptions): PgProvider
   ) => {
     signal?.throwIfAborted();
     const client = await poolFor().connect();
+    if (signal?.aborted) {
+      // The caller gave up while this waited for a connection: no query for nobody.
+      client.release();
+      signal.throwIfAborted();
+    }
     // A checked-out client whose connection dies emits 'error'; unheard, that
     // would crash the process. The query's own rejection reports it.
     const ignore = () => undefined;
@@ -126,8 +131,8 @@ export function pgProvider<U = AuthUser>(options: PgProviderOptions): PgProvider
     introspector,
     (plan, identifier, signal) =>
       withClient(signal, async (client) => {
-        const name = `resilient_auth_${createHash('sha256').update(plan.text).digest('hex').slice(0, 16)}`;
-        return (await client.query({ name, text: plan.text, values: [identifier] })).rows;
+        const query = { name: statementName(plan.text), text: plan.text, values: [identifier] };
+        return (await client.query(query)).rows;
       }),
   );
 
@@ -153,6 +158,18 @@ export function pgProvider<U = AuthUser>(options: PgProviderOptions): PgProvider
       };
     },
   };
+}
+
+const statementNames = new Map<string, string>();
+
+/** A prepared statement's name, derived from its text so a re-planned query gets a new one. */
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `resilient_auth_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+    statementNames.set(text, name);
+  }
+  return name;
 }
 
 function connectionConfig(options: PgProviderOptions): pg.PoolConfig {
