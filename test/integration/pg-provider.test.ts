@@ -101,4 +101,30 @@ describe('pgProvider', () => {
       provider.findAccount('ada@example.com', { signal: new AbortController().signal }),
     ).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
   });
+
+  it('refuses to pick between two rows that match the identifier: AMBIGUOUS_ACCOUNT, not a login', async () => {
+    await db.pool.query('CREATE TABLE dupes (id int, email text, password_hash text)');
+    const hash = (await contractSeeds())[0]?.passwordHash;
+    await db.pool.query(
+      "INSERT INTO dupes VALUES (1, 'Ada@example.com', $1), (2, 'ada@example.com', $1)",
+      [hash],
+    );
+    const provider = pgProvider<ContractUser>({
+      name: 'direct',
+      connectionString: db.url,
+      table: 'dupes',
+    });
+    const auth = createResilientAuth({
+      providers: [provider],
+      verifier: bcryptVerifier({ threads: 0 }),
+    });
+    const error = (await auth.authenticate(login).catch((e: unknown) => e)) as AuthUnavailableError;
+    expect(error.failures).toEqual([
+      expect.objectContaining({ code: 'AMBIGUOUS_ACCOUNT', kind: 'configuration', attempts: 1 }),
+    ]);
+    expect(error.message).toMatch(
+      /more than one row of dupes matches the identifier case-insensitively/,
+    );
+    await auth.close();
+  });
 });
