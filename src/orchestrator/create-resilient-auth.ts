@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { errorCode, failureHint, safeMessage } from '../errors/classify.js';
+import { errorCode, failureHint, failureKind, safeMessage } from '../errors/classify.js';
 import {
   AuthUnavailableError,
   ConfigError,
@@ -387,7 +387,12 @@ class Authenticator<U> implements ResilientAuth<U> {
             probed: true,
             ok: false,
             durationMs: performance.now() - started,
-            error: { message: safeMessage(error), ...(code === undefined ? {} : { code }) },
+            error: {
+              message: safeMessage(error),
+              ...(code === undefined ? {} : { code }),
+              kind: failureKind(error),
+              hint: failureHint(failureKind(error)),
+            },
           };
         }
       }),

@@ -33,7 +33,12 @@ export interface ProviderCheck {
   readonly probed: boolean;
   readonly ok: boolean;
   readonly durationMs: number;
-  readonly error?: { readonly message: string; readonly code?: string };
+  readonly error?: {
+    readonly message: string;
+    readonly code?: string;
+    readonly kind: FailureKind;
+    readonly hint: string;
+  };
 }
 
 /** What `await auth.check()` returns. */

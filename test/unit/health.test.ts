@@ -63,7 +63,12 @@ describe('check() active probes', () => {
         probed: true,
         ok: false,
         durationMs: expect.any(Number),
-        error: { message: 'database "app" does not exist', code: '3D000' },
+        error: {
+          message: 'database "app" does not exist',
+          code: '3D000',
+          kind: 'configuration',
+          hint: expect.stringContaining('database name'),
+        },
       },
     ]);
     expect(report.health.providers[1]?.lastFailure?.code).toBe('3D000');
