@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { errorCode, failureHint, failureKind, safeMessage } from '../errors/classify.js';
+import { failureHint, safeMessage } from '../errors/classify.js';
 import {
   AuthUnavailableError,
   ConfigError,
@@ -23,7 +23,7 @@ import {
   resolvePolicy,
   validateOptions,
 } from './options.js';
-import { type AttemptFailure, ProviderSlot } from './policies.js';
+import { type AttemptFailure, ProviderSlot, type SlotRecord } from './policies.js';
 import type { AuthResult } from './result.js';
 
 /** A configured authenticator. Create it once, share it, `close()` it on shutdown. */
@@ -346,13 +346,7 @@ class Authenticator<U> implements ResilientAuth<U> {
       name: slot.name,
       state: slot.state,
       ...(slot.lastFailure && {
-        lastFailure: {
-          message: slot.lastFailure.message,
-          ...(slot.lastFailure.code === undefined ? {} : { code: slot.lastFailure.code }),
-          kind: slot.lastFailure.kind,
-          hint: failureHint(slot.lastFailure.kind),
-          at: new Date(slot.lastFailure.atMs),
-        },
+        lastFailure: { ...describeFailure(slot.lastFailure), at: new Date(slot.lastFailure.atMs) },
       }),
       ...(slot.lastSuccessAtMs !== undefined && { lastSuccessAt: new Date(slot.lastSuccessAtMs) }),
     }));
@@ -372,29 +366,14 @@ class Authenticator<U> implements ResilientAuth<U> {
         const started = performance.now();
         if (!slot.provider.check)
           return { name: slot.name, probed: false, ok: true, durationMs: 0 };
-        try {
-          await slot.probe(this.#notifiers.get(slot));
-          return {
-            name: slot.name,
-            probed: true,
-            ok: true,
-            durationMs: performance.now() - started,
-          };
-        } catch (error) {
-          const code = errorCode(error);
-          return {
-            name: slot.name,
-            probed: true,
-            ok: false,
-            durationMs: performance.now() - started,
-            error: {
-              message: safeMessage(error),
-              ...(code === undefined ? {} : { code }),
-              kind: failureKind(error),
-              hint: failureHint(failureKind(error)),
-            },
-          };
-        }
+        const failed = await slot.probe(this.#notifiers.get(slot));
+        return {
+          name: slot.name,
+          probed: true,
+          ok: failed === undefined,
+          durationMs: performance.now() - started,
+          ...(failed && { error: describeFailure(failed) }),
+        };
       }),
     );
     return { ok: providers.every((p) => p.ok), providers, health: this.health() };
@@ -442,6 +421,16 @@ class Authenticator<U> implements ResilientAuth<U> {
       }),
     );
   }
+}
+
+/** A recorded failure as health() and check() show it: message, code, kind and what to check. */
+function describeFailure(record: SlotRecord) {
+  return {
+    message: record.message,
+    ...(record.code === undefined ? {} : { code: record.code }),
+    kind: record.kind,
+    hint: failureHint(record.kind),
+  };
 }
 
 function summaries(failures: readonly ProviderFailure[]): FailureSummary[] {

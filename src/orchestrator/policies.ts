@@ -189,15 +189,13 @@ export class ProviderSlot<U> {
       this.lastSuccessAtMs = this.clock.now();
       return { ok: true, account: account ?? null };
     } catch (error) {
-      const code = failureCode(error);
-      const message = safeMessage(error);
-      this.lastFailure = { message, code, kind: failureKind(error), atMs: this.clock.now() };
+      const { code, kind, message } = this.#recordFailure(error);
       return {
         ok: false,
         failure: {
           provider: this.name,
           code,
-          kind: failureKind(error),
+          kind,
           message,
           error,
           attempts,
@@ -207,33 +205,46 @@ export class ProviderSlot<U> {
     }
   }
 
-  /** A probe through the provider's `check()`, under the attempt timeout. Does not touch the breaker. */
-  async probe(notify: ((notice: ProviderNotice) => void) | undefined): Promise<void> {
+  /**
+   * Runs the provider's `check()` under the attempt timeout, without touching
+   * the breaker. Resolves the failure it recorded, or `undefined` when it passed.
+   */
+  async probe(
+    notify: ((notice: ProviderNotice) => void) | undefined,
+  ): Promise<SlotRecord | undefined> {
     const check = this.provider.check;
-    if (!check) return;
+    if (!check) return undefined;
     try {
       await this.#timeout.execute(({ signal }) => check.call(this.provider, { signal, notify }));
       this.lastSuccessAtMs = this.clock.now();
+      return undefined;
     } catch (error) {
-      const explained =
-        error instanceof TaskCancelledError
-          ? new ResilientAuthError(
-              'PROVIDER_TIMEOUT',
-              `provider "${this.name}" check did not answer within ${this.policy.timeoutMs} ms`,
-              { cause: error },
-            )
-          : error;
-      this.lastFailure = {
-        message: safeMessage(explained),
-        code: failureCode(explained),
-        kind: failureKind(explained),
-        atMs: this.clock.now(),
-      };
-      throw explained;
+      return this.#recordFailure(this.#explainCancellation(error, undefined, 'check'));
     }
   }
 
-  #explainCancellation(error: unknown, deadline: Deadline | undefined): unknown {
+  /** Remembers a failure for `health()` and returns it. */
+  #recordFailure(error: unknown): SlotRecord {
+    this.lastFailure = {
+      message: safeMessage(error),
+      code: failureCode(error),
+      kind: failureKind(error),
+      atMs: this.clock.now(),
+    };
+    return this.lastFailure;
+  }
+
+  /**
+   * A timeout as the library's own error: DEADLINE_EXCEEDED when the attempt
+   * was capped by the call's deadline, PROVIDER_TIMEOUT otherwise.
+   * (cockatiel 3.2's isTaskCancelledError() tests the wrong marker property,
+   * 'isBulkheadRejectedError', hence instanceof.)
+   */
+  #explainCancellation(
+    error: unknown,
+    deadline: Deadline | undefined,
+    what: 'lookup' | 'check' = 'lookup',
+  ): unknown {
     if (!(error instanceof TaskCancelledError)) return error;
     if (deadline) {
       return new ResilientAuthError(
@@ -242,9 +253,10 @@ export class ProviderSlot<U> {
         { cause: error },
       );
     }
+    const subject = what === 'check' ? `provider "${this.name}" check` : `provider "${this.name}"`;
     return new ResilientAuthError(
       'PROVIDER_TIMEOUT',
-      `provider "${this.name}" did not answer within ${this.policy.timeoutMs} ms`,
+      `${subject} did not answer within ${this.policy.timeoutMs} ms`,
       { cause: error },
     );
   }
@@ -283,9 +295,6 @@ export class ProviderSlot<U> {
     return breaker;
   }
 }
-
-// cockatiel 3.2's isTaskCancelledError() tests the wrong marker property
-// ('isBulkheadRejectedError'), so this module uses instanceof instead.
 
 /** Aggressive: the call is abandoned (and its signal aborted) when the time is up. */
 function timeoutPolicy(ms: number): TimeoutPolicy {
