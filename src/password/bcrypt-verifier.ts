@@ -64,14 +64,9 @@ export function bcryptVerifier(options: BcryptVerifierOptions = {}): PasswordVer
     dummyHash: (like) => dummyBcryptHash(bcryptCost(like) ?? defaultCost),
     async verify(password, hash) {
       if (poolBroken) return inThread(password, hash);
-      let running: Promise<boolean>;
       try {
-        running = poolFor().run({ password, hash });
-      } catch (error) {
-        running = Promise.reject(error);
-      }
-      try {
-        return await running;
+        // Creating the pool can throw synchronously; this catches that too.
+        return await poolFor().run({ password, hash });
       } catch (error) {
         if (isQueueFull(error)) throw error;
         // Workers cannot start here (missing file, no threads): verify in-thread from now on.
