@@ -1,7 +1,13 @@
 // The public API of resilient-auth. Everything exported is listed here by name.
 
 export { errorCode, failureHint, failureKind, isTransientError } from './errors/classify.js';
-export type { FailureKind, ProviderFailure, ResilientAuthErrorCode } from './errors/errors.js';
+export type {
+  Failure,
+  FailureKind,
+  ProviderFailure,
+  ResilientAuthErrorCode,
+  SkipReason,
+} from './errors/errors.js';
 export {
   AuthUnavailableError,
   ConfigError,
@@ -14,6 +20,7 @@ export {
 } from './errors/errors.js';
 export type {
   AttemptEvent,
+  AuthHookEvent,
   AuthHookName,
   AuthHooks,
   CircuitStateChangeEvent,
@@ -37,6 +44,7 @@ export type { Credentials } from './orchestrator/credentials.js';
 export { MAX_IDENTIFIER_LENGTH } from './orchestrator/credentials.js';
 export type {
   CheckReport,
+  FailureDescription,
   HealthSnapshot,
   HealthStatus,
   ProviderCheck,
@@ -49,7 +57,6 @@ export type {
   PolicyOptions,
   ProviderWithPolicy,
   ResilientAuthOptions,
-  ResolvedPolicy,
   RetryOptions,
 } from './orchestrator/options.js';
 export { DEFAULT_DEADLINE_MS, DEFAULT_POLICY } from './orchestrator/options.js';

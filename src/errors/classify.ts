@@ -1,14 +1,25 @@
+import { isBrokenCircuitError } from 'cockatiel';
 import type { FailureKind } from './errors.js';
 
 /**
- * Failure classification shared by the retry policy and the SQL providers.
- * Transient: the same request may succeed if tried again soon. Everything else
- * (undefined table or column, bad password for the database, unknown database,
- * configuration errors) is permanent and fails over at once.
+ * What the library makes of an error, decided in one place: its code, its
+ * kind, whether retrying soon may help, and its message with credentials
+ * redacted. Code, kind and transience therefore always agree.
  */
+export interface Classification {
+  /** SQLSTATE, errno or library code when known (`42703`, `ECONNREFUSED`, `CIRCUIT_OPEN`...). */
+  readonly code: string | undefined;
+  /** What went wrong, in operator terms: see {@link FailureKind}. */
+  readonly kind: FailureKind;
+  /** True when the same request may succeed if tried again soon: kinds `connection` and `pool_exhausted`. */
+  readonly transient: boolean;
+  /** The error's message with credentials redacted. */
+  readonly message: string;
+}
 
-const TRANSIENT_SQLSTATES = new Set(['53300', '57P01', '57P02', '57P03']);
-const TRANSIENT_ERRNOS = new Set([
+// Class 08 (connection exception) is matched by prefix.
+const CONNECTION_SQLSTATES = new Set(['53300', '57P01', '57P02', '57P03']);
+const CONNECTION_ERRNOS = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',
@@ -20,18 +31,60 @@ const TRANSIENT_ERRNOS = new Set([
 ]);
 // pg-pool's message when every client is busy and none freed up in time.
 const POOL_EXHAUSTED = 'timeout exceeded when trying to connect';
-const TRANSIENT_MESSAGES = [
-  POOL_EXHAUSTED,
+const CONNECTION_MESSAGES = [
   'Connection terminated unexpectedly',
   'Connection terminated due to connection timeout',
 ];
+const KIND_BY_CODE: Readonly<Record<string, FailureKind>> = {
+  CIRCUIT_OPEN: 'circuit_open',
+  PROVIDER_TIMEOUT: 'timeout',
+  DEADLINE_EXCEEDED: 'timeout',
+  '57014': 'timeout',
+  '25006': 'read_only',
+  '3D000': 'configuration',
+  CONFIG_INVALID: 'configuration',
+  AMBIGUOUS_ACCOUNT: 'configuration',
+};
+
+/**
+ * Classifies an error once: SQLSTATE class 08, 53300, 57P01–57P03 and
+ * refused/reset/timed-out sockets are `connection` (transient); pg-pool's
+ * "timeout exceeded when trying to connect" is `pool_exhausted` (transient);
+ * 42xxx is `schema`, 28xxx `authentication`, 25006 `read_only` (a retry hits
+ * the same standby), timeouts `timeout`, an open breaker `circuit_open`;
+ * everything else is permanent.
+ */
+export function classify(error: unknown): Classification {
+  const code = isBrokenCircuitError(error) ? 'CIRCUIT_OPEN' : findCode(error);
+  const kind = kindOf(code, error instanceof Error ? error.message : '');
+  return {
+    code,
+    kind,
+    transient: kind === 'connection' || kind === 'pool_exhausted',
+    message: safeMessage(error),
+  };
+}
+
+function kindOf(code: string | undefined, message: string): FailureKind {
+  if (message.includes(POOL_EXHAUSTED)) return 'pool_exhausted';
+  if (code !== undefined) {
+    const known = KIND_BY_CODE[code];
+    if (known) return known;
+    if (code.startsWith('28')) return 'authentication';
+    if (code.startsWith('42')) return 'schema';
+    if (CONNECTION_SQLSTATES.has(code) || CONNECTION_ERRNOS.has(code)) return 'connection';
+    if (code.length === 5 && code.startsWith('08')) return 'connection';
+  }
+  if (message === 'Query read timeout') return 'timeout';
+  return CONNECTION_MESSAGES.some((m) => message.includes(m)) ? 'connection' : 'other';
+}
 
 /**
  * The most specific code an error carries: a PostgreSQL SQLSTATE (`sqlState`
  * first, then `code`) or a Node errno, looking inside `AggregateError`s (Node
  * reports a refused dual-stack connect that way) and along `cause`.
  */
-export function errorCode(error: unknown): string | undefined {
+function findCode(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const sqlState = (error as { sqlState?: unknown }).sqlState;
   if (typeof sqlState === 'string' && sqlState !== '') return sqlState;
@@ -39,54 +92,27 @@ export function errorCode(error: unknown): string | undefined {
   if (typeof code === 'string' && code !== '') return code;
   if (error instanceof AggregateError) {
     for (const inner of error.errors) {
-      const innerCode = errorCode(inner);
+      const innerCode = findCode(inner);
       if (innerCode) return innerCode;
     }
   }
   const cause = (error as { cause?: unknown }).cause;
-  return cause !== undefined && cause !== error ? errorCode(cause) : undefined;
+  return cause !== undefined && cause !== error ? findCode(cause) : undefined;
 }
 
-/**
- * True when retrying soon may succeed: SQLSTATE class 08 (connection
- * exception), 53300 (too many connections), 57P01–57P03 (admin/crash shutdown,
- * cannot connect now), refused/reset/timed-out sockets, and pg's pool connect
- * timeout. 25006 (read-only standby) is not transient: a retry hits the same
- * standby.
- */
-export function isTransientError(error: unknown): boolean {
-  const code = errorCode(error);
-  if (code !== undefined) {
-    if (code.length === 5 && code.startsWith('08')) return true;
-    if (TRANSIENT_SQLSTATES.has(code) || TRANSIENT_ERRNOS.has(code)) return true;
-  }
-  const message = error instanceof Error ? error.message : '';
-  return TRANSIENT_MESSAGES.some((m) => message.includes(m));
+/** The code of {@link classify}: SQLSTATE, errno or library code, when the error carries one. */
+export function errorCode(error: unknown): string | undefined {
+  return classify(error).code;
 }
 
-/** Sorts a failure into a {@link FailureKind} by its code and, for pg-pool, its message. */
+/** The kind of {@link classify}: see {@link FailureKind}. */
 export function failureKind(error: unknown): FailureKind {
-  const code = errorCode(error);
-  const message = error instanceof Error ? error.message : '';
-  if (message.includes(POOL_EXHAUSTED)) return 'pool_exhausted';
-  switch (code) {
-    case 'CIRCUIT_OPEN':
-      return 'circuit_open';
-    case 'PROVIDER_TIMEOUT':
-    case 'DEADLINE_EXCEEDED':
-    case '57014':
-      return 'timeout';
-    case '25006':
-      return 'read_only';
-    case '3D000':
-    case 'CONFIG_INVALID':
-    case 'AMBIGUOUS_ACCOUNT':
-      return 'configuration';
-  }
-  if (code?.startsWith('28')) return 'authentication';
-  if (code?.startsWith('42')) return 'schema';
-  if (message === 'Query read timeout') return 'timeout';
-  return isTransientError(error) ? 'connection' : 'other';
+  return classify(error).kind;
+}
+
+/** True when {@link classify} finds a retry may succeed (kinds `connection` and `pool_exhausted`). */
+export function isTransientError(error: unknown): boolean {
+  return classify(error).transient;
 }
 
 const HINTS: Record<FailureKind, string> = {

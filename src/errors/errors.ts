@@ -58,32 +58,46 @@ export type FailureKind =
   | 'circuit_open'
   | 'other';
 
-/** Why one provider could not answer during one `authenticate()` call. */
-export interface ProviderFailure {
+/** Why a provider was not called at all during one call. */
+export type SkipReason =
+  | 'circuit_open'
+  | 'half_open_trial_in_flight'
+  | 'isolated'
+  | 'deadline_exceeded';
+
+/**
+ * Why one provider could not answer during one `authenticate()` call: the one
+ * record of a provider failure. The error is classified once (see
+ * `classify`); events, summaries, health entries and messages are all derived
+ * from this record.
+ */
+export interface Failure {
   /** The provider's `name`; `password-verifier` when the lookup answered but verification failed. */
   readonly provider: string;
   /** SQLSTATE, errno or library code when known (`42703`, `ECONNREFUSED`, `CIRCUIT_OPEN`...). */
   readonly code: string | undefined;
   /** What went wrong, in operator terms: see {@link FailureKind}. */
   readonly kind: FailureKind;
+  /** True for kinds `connection` and `pool_exhausted`: a retry soon may succeed. */
+  readonly transient: boolean;
   /** The last error's message, with credentials in URLs redacted. */
   readonly message: string;
-  /**
-   * The last error as thrown (or the library error that stood for it), for
-   * debugging. Its own message is not redacted: log {@link message}, which is.
-   */
-  readonly error: unknown;
   /** Lookups actually started on this provider; 0 when it was skipped. */
   readonly attempts: number;
   /** Time spent on this provider, backoff included. */
   readonly durationMs: number;
   /** Set when the provider was not called at all, and why. */
-  readonly skipped?:
-    | 'circuit_open'
-    | 'half_open_trial_in_flight'
-    | 'isolated'
-    | 'deadline_exceeded';
+  readonly skipped?: SkipReason;
+  /**
+   * The last error as thrown (or the library error that stood for it), for
+   * debugging. Its own message is not redacted: log {@link message}, which is.
+   * Never part of an event.
+   */
+  readonly error: unknown;
 }
+
+/** The name {@link AuthUnavailableError.failures} entries have had since 0.1: the same {@link Failure}. */
+export type ProviderFailure = Failure;
 
 /**
  * Thrown by `authenticate()` when it cannot decide: no provider could answer
@@ -93,13 +107,9 @@ export interface ProviderFailure {
  */
 export class AuthUnavailableError extends ResilientAuthError {
   /** One entry per provider considered, in order. */
-  readonly failures: readonly ProviderFailure[];
+  readonly failures: readonly Failure[];
 
-  constructor(
-    message: string,
-    failures: readonly ProviderFailure[],
-    options?: { cause?: unknown },
-  ) {
+  constructor(message: string, failures: readonly Failure[], options?: { cause?: unknown }) {
     super('AUTH_UNAVAILABLE', message, options);
     this.name = 'AuthUnavailableError';
     this.failures = failures;

@@ -1,48 +1,58 @@
 import { safeMessage } from '../errors/classify.js';
-import type { AuthHookName, AuthHooks } from './events.js';
+import {
+  AUTH_HOOK_NAMES,
+  type AuthHookEvent,
+  type AuthHookName,
+  type AuthHooks,
+} from './events.js';
 import type { Logger } from './logger.js';
 
-type EventOf<K extends AuthHookName> = Parameters<NonNullable<AuthHooks[K]>>[0];
+/**
+ * Where the core sends its events. The event is built lazily (`build` runs
+ * only when a hook listens), so an event nobody listens to costs nothing.
+ */
+export interface EventSink {
+  emit<K extends AuthHookName>(name: K, build: () => AuthHookEvent<K>): void;
+}
+
+interface Listener {
+  readonly set: AuthHooks;
+  readonly index: number;
+  readonly hook: (event: never) => unknown;
+}
 
 /**
  * Calls every installed hook for an event, isolated: a hook that throws or
- * rejects is logged and forgotten; nothing is awaited. `has(name)` lets callers
- * skip building an event nobody listens to.
+ * rejects is logged and forgotten; nothing is awaited. Hooks are resolved once,
+ * own or inherited, so a class instance works as a hook set.
  */
-export class HookDispatcher {
-  readonly #sets: readonly AuthHooks[];
+export class HookDispatcher implements EventSink {
+  readonly #listeners = new Map<AuthHookName, readonly Listener[]>();
   readonly #logger: Logger;
-  readonly #listening: ReadonlySet<AuthHookName>;
 
   constructor(sets: readonly AuthHooks[], logger: Logger) {
-    this.#sets = sets;
     this.#logger = logger;
-    const listening = new Set<AuthHookName>();
-    for (const set of sets) {
-      for (const key of Object.keys(set) as AuthHookName[]) {
-        if (typeof set[key] === 'function') listening.add(key);
-      }
+    for (const name of AUTH_HOOK_NAMES) {
+      const listeners = sets.flatMap((set, index) => {
+        const hook: unknown = set[name];
+        return typeof hook === 'function' ? [{ set, index, hook: hook as Listener['hook'] }] : [];
+      });
+      if (listeners.length > 0) this.#listeners.set(name, listeners);
     }
-    this.#listening = listening;
   }
 
-  /** True when at least one hook set listens to `name`. */
-  has(name: AuthHookName): boolean {
-    return this.#listening.has(name);
-  }
-
-  emit<K extends AuthHookName>(name: K, event: EventOf<K>): void {
-    if (!this.#listening.has(name)) return;
-    for (let i = 0; i < this.#sets.length; i++) {
-      const hook = this.#sets[i]?.[name] as ((e: EventOf<K>) => unknown) | undefined;
-      if (typeof hook !== 'function') continue;
+  emit<K extends AuthHookName>(name: K, build: () => AuthHookEvent<K>): void {
+    const listeners = this.#listeners.get(name);
+    if (listeners === undefined) return;
+    const event = build();
+    for (const { set, index, hook } of listeners) {
       try {
-        const returned = hook.call(this.#sets[i], event);
+        const returned = (hook as (e: AuthHookEvent<K>) => unknown).call(set, event);
         if (returned instanceof Promise) {
-          returned.catch((error: unknown) => this.#report(name, i, error));
+          returned.catch((error: unknown) => this.#report(name, index, error));
         }
       } catch (error) {
-        this.#report(name, i, error);
+        this.#report(name, index, error);
       }
     }
   }

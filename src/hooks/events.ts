@@ -1,11 +1,11 @@
-import type { FailureKind, ProviderFailure } from '../errors/errors.js';
+import type { Failure } from '../errors/errors.js';
 import type { ProviderNotice } from '../providers/provider.js';
 
 /**
- * A provider failure as events carry it: everything but the raw error object,
+ * A {@link Failure} as events carry it: everything but the raw error object,
  * whose own message is not redacted. `message` is.
  */
-export type FailureSummary = Omit<ProviderFailure, 'error'>;
+export type FailureSummary = Omit<Failure, 'error'>;
 
 /** The request context the caller passed to `authenticate()`, echoed to hooks. */
 export interface RequestContext {
@@ -48,21 +48,17 @@ export type AttemptEvent =
       readonly context: RequestContext;
     };
 
-/** One lookup attempt on one provider failed. */
-export interface ProviderFailureEvent {
-  readonly provider: string;
-  readonly code: string | undefined;
-  readonly kind: FailureKind;
-  readonly message: string;
+/**
+ * One lookup attempt on one provider failed: the attempt's {@link Failure}
+ * (without the raw error), numbered, with what happens next.
+ */
+export type ProviderFailureEvent = Omit<FailureSummary, 'attempts' | 'skipped'> & {
   /** 1-based attempt number on this provider within this call. */
   readonly attempt: number;
   /** True when the same provider will be tried again after a backoff. */
   readonly willRetry: boolean;
-  /** True for transient failures (connection refused/reset, 08xxx, 53300, 57P0x). */
-  readonly transient: boolean;
-  readonly durationMs: number;
   readonly context: RequestContext;
-}
+};
 
 /** The answer came from a provider after earlier ones could not answer. */
 export interface FallbackEvent {
@@ -136,3 +132,22 @@ export interface AuthHooks {
 
 /** Names of the events a hook set can listen to. */
 export type AuthHookName = keyof AuthHooks;
+
+/** Every hook name, in the order of {@link AuthHooks}. */
+export const AUTH_HOOK_NAMES = Object.freeze([
+  'onAttempt',
+  'onProviderFailure',
+  'onFallback',
+  'onCircuitStateChange',
+  'onDegraded',
+  'onRecovered',
+  'onUnavailable',
+  'onInvalidHash',
+  'onSchemaDrift',
+] as const) satisfies readonly AuthHookName[];
+
+// Compile-time: the list above names every hook of AuthHooks.
+true satisfies AuthHookName extends (typeof AUTH_HOOK_NAMES)[number] ? true : false;
+
+/** The event a hook receives. */
+export type AuthHookEvent<K extends AuthHookName> = Parameters<NonNullable<AuthHooks[K]>>[0];

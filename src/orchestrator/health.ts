@@ -1,22 +1,24 @@
-import type { FailureKind } from '../errors/errors.js';
+import { failureHint } from '../errors/classify.js';
+import type { Failure } from '../errors/errors.js';
 import type { CircuitStateName } from '../hooks/events.js';
+import type { ProviderSlot } from './provider-slot.js';
 
 /** Overall service state: primary serving, a fallback serving, or none can. */
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
+
+/** A {@link Failure} as `health()` and `check()` show it: message, code, kind and what to check first. */
+export type FailureDescription = Pick<Failure, 'message' | 'kind'> & {
+  readonly code?: string;
+  /** What to look at first, by kind. */
+  readonly hint: string;
+};
 
 /** One provider in a {@link HealthSnapshot}. */
 export interface ProviderHealth {
   readonly name: string;
   readonly state: CircuitStateName;
   /** Most recent failure (lookup or probe); the message has credentials redacted. */
-  readonly lastFailure?: {
-    readonly message: string;
-    readonly code?: string;
-    readonly kind: FailureKind;
-    /** What to look at first, by kind. */
-    readonly hint: string;
-    readonly at: Date;
-  };
+  readonly lastFailure?: FailureDescription & { readonly at: Date };
   readonly lastSuccessAt?: Date;
 }
 
@@ -33,12 +35,7 @@ export interface ProviderCheck {
   readonly probed: boolean;
   readonly ok: boolean;
   readonly durationMs: number;
-  readonly error?: {
-    readonly message: string;
-    readonly code?: string;
-    readonly kind: FailureKind;
-    readonly hint: string;
-  };
+  readonly error?: FailureDescription;
 }
 
 /** What `await auth.check()` returns. */
@@ -48,4 +45,21 @@ export interface CheckReport {
   readonly providers: readonly ProviderCheck[];
   /** `health()` right after the probes. */
   readonly health: HealthSnapshot;
+}
+
+/** Derives what health and check show from the one failure record. */
+export function describeFailure({ message, code, kind }: Failure): FailureDescription {
+  return { message, ...(code === undefined ? {} : { code }), kind, hint: failureHint(kind) };
+}
+
+/** A provider's breaker state, last failure and last success. */
+export function providerHealth(slot: ProviderSlot<unknown>): ProviderHealth {
+  const last = slot.lastFailure;
+  const successAtMs = slot.lastSuccessAtMs;
+  return {
+    name: slot.name,
+    state: slot.state,
+    ...(last && { lastFailure: { ...describeFailure(last.failure), at: new Date(last.atMs) } }),
+    ...(successAtMs !== undefined && { lastSuccessAt: new Date(successAtMs) }),
+  };
 }

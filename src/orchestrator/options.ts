@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors/errors.js';
-import type { AuthHooks } from '../hooks/events.js';
-import type { Logger } from '../hooks/logger.js';
+import { AUTH_HOOK_NAMES, type AuthHooks } from '../hooks/events.js';
+import { consoleLogger, type Logger } from '../hooks/logger.js';
 import type { PasswordVerifier } from '../password/verifier.js';
 import type { AuthProvider, AuthUser } from '../providers/provider.js';
-import type { Clock } from './clock.js';
+import { type Clock, systemClock } from './clock.js';
 
 /** Retry of transient failures on the same provider. */
 export interface RetryOptions {
@@ -84,60 +84,25 @@ export interface ResolvedPolicy {
   readonly halfOpenAfterMs: number;
 }
 
-const ms = z.number().int().positive().max(2_147_483_647);
-const retrySchema = z.strictObject({
-  maxAttempts: z.number().int().min(1).max(10).optional(),
-  baseDelayMs: z.number().int().min(0).max(60_000).optional(),
-  maxDelayMs: z.number().int().min(0).max(60_000).optional(),
-});
-const breakerSchema = z.union([
-  z.strictObject({ consecutiveFailures: z.number().int().min(1).max(1000) }),
-  z.strictObject({
-    failureRate: z.number().gt(0).max(1),
-    windowMs: ms,
-    minimumRps: z.number().positive().optional(),
-  }),
-]);
-const policySchema = z.strictObject({
-  timeoutMs: ms.optional(),
-  retry: retrySchema.optional(),
-  breaker: breakerSchema.optional(),
-  halfOpenAfterMs: ms.optional(),
-});
-const fn = z.custom<(...args: never[]) => unknown>(
-  (v) => typeof v === 'function',
-  'expected a function',
-);
-const providerSchema = z.looseObject({
-  name: z
-    .string()
-    .min(1)
-    .max(100)
-    .regex(/^[\w.:@/-]+$/, 'letters, digits and . _ - : @ / only'),
-  findAccount: fn,
-  check: fn.optional(),
-  close: fn.optional(),
-});
-const entrySchema = z.union([
-  providerSchema,
-  z.strictObject({ provider: providerSchema, policy: policySchema.optional() }),
-]);
-const hookSetSchema = z.record(z.string(), fn);
-const optionsSchema = z.strictObject({
-  providers: z.array(entrySchema).min(1, 'at least one provider is required'),
-  mode: z.enum(['failover', 'federated']).optional(),
-  deadlineMs: ms.optional(),
-  policy: policySchema.optional(),
-  hooks: z.union([hookSetSchema, z.array(hookSetSchema)]).optional(),
-  verifier: z
-    .looseObject({ verify: fn, isWellFormed: fn, dummyHash: fn, close: fn.optional() })
-    .optional(),
-  clock: z.looseObject({ now: fn }).optional(),
-  logger: z.looseObject({ warn: fn, error: fn }).optional(),
-});
+/** The options as the core uses them: validated, defaults filled in, each provider with its policy. */
+export interface ParsedOptions<U> {
+  readonly providers: readonly {
+    readonly provider: AuthProvider<U>;
+    readonly policy: ResolvedPolicy;
+  }[];
+  readonly mode: AuthMode;
+  readonly deadlineMs: number;
+  readonly hooks: readonly AuthHooks[];
+  /** Undefined: the default `bcryptVerifier()`, built by the caller with {@link logger}. */
+  readonly verifier: PasswordVerifier | undefined;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
 
 /** Default policy values; documented in {@link PolicyOptions}. */
-export const DEFAULT_POLICY: ResolvedPolicy = Object.freeze({
+export const DEFAULT_POLICY: Readonly<Required<Omit<PolicyOptions, 'retry'>>> & {
+  readonly retry: Readonly<Required<RetryOptions>>;
+} = Object.freeze({
   timeoutMs: 1000,
   retry: Object.freeze({ maxAttempts: 2, baseDelayMs: 25, maxDelayMs: 250 }),
   breaker: Object.freeze({ consecutiveFailures: 5 }),
@@ -147,8 +112,149 @@ export const DEFAULT_POLICY: ResolvedPolicy = Object.freeze({
 /** Default overall deadline of one `authenticate()` call. */
 export const DEFAULT_DEADLINE_MS = 3000;
 
-/** Throws a {@link ConfigError} naming the first bad option. */
-export function validateOptions(options: unknown): void {
+// Compile-time: a schema covers exactly the options of its type, no more, no less.
+type SameKeys<A, B> = [keyof A] extends [keyof B]
+  ? [keyof B] extends [keyof A]
+    ? true
+    : false
+  : false;
+
+const ms = z.number().int().positive().max(2_147_483_647);
+
+const retrySchema = z.strictObject({
+  maxAttempts: z.number().int().min(1).max(10).optional(),
+  baseDelayMs: z.number().int().min(0).max(60_000).optional(),
+  maxDelayMs: z.number().int().min(0).max(60_000).optional(),
+}) satisfies z.ZodType<RetryOptions>;
+true satisfies SameKeys<RetryOptions, z.infer<typeof retrySchema>>;
+
+const breakerSchema = z.union([
+  z.strictObject({ consecutiveFailures: z.number().int().min(1).max(1000) }),
+  z.strictObject({
+    failureRate: z.number().gt(0).max(1),
+    windowMs: ms,
+    minimumRps: z.number().positive().optional(),
+  }),
+]) satisfies z.ZodType<ConsecutiveBreakerOptions | FailureRateBreakerOptions>;
+
+const policySchema = z.strictObject({
+  timeoutMs: ms.optional(),
+  retry: retrySchema.optional(),
+  breaker: breakerSchema.optional(),
+  halfOpenAfterMs: ms.optional(),
+}) satisfies z.ZodType<PolicyOptions>;
+true satisfies SameKeys<PolicyOptions, z.infer<typeof policySchema>>;
+
+type Members = Readonly<Record<string, unknown>>;
+type Report = (path: string | undefined, message: string) => void;
+
+/**
+ * An object checked in place and passed through as is, never copied: class
+ * instances (methods on the prototype), getters and identity survive.
+ */
+function inPlace<T>(check: (value: Members, report: Report) => void) {
+  return z.custom<T>().superRefine((value, ctx) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      ctx.addIssue({ code: 'custom', message: 'expected an object' });
+      return;
+    }
+    check(value as Members, (path, message) =>
+      ctx.addIssue({ code: 'custom', message, path: path === undefined ? [] : [path] }),
+    );
+  });
+}
+
+/** Each required member (own or inherited) is a function; each optional one is a function or absent. */
+function functions(
+  value: Members,
+  report: Report,
+  required: readonly string[],
+  optional: readonly string[] = [],
+): void {
+  for (const name of required) {
+    if (typeof value[name] !== 'function') report(name, 'expected a function');
+  }
+  for (const name of optional) {
+    if (value[name] !== undefined && typeof value[name] !== 'function') {
+      report(name, 'expected a function');
+    }
+  }
+}
+
+const PROVIDER_NAME = /^[\w.:@/-]{1,100}$/;
+
+const providerSchema = inPlace<AuthProvider<unknown>>((provider, report) => {
+  if (typeof provider.name !== 'string' || !PROVIDER_NAME.test(provider.name)) {
+    report('name', 'expected 1 to 100 letters, digits or . _ - : @ /');
+  }
+  functions(provider, report, ['findAccount'], ['check', 'close']);
+});
+
+const entrySchema = z.union([
+  providerSchema,
+  z.strictObject({ provider: providerSchema, policy: policySchema.optional() }),
+]);
+
+const KNOWN_HOOKS: ReadonlySet<string> = new Set(AUTH_HOOK_NAMES);
+
+/**
+ * A hook set: any object whose hook names resolve to functions, own or
+ * inherited. A member named like a hook (`onSomething`) that is not one is
+ * refused, so a typo cannot silently lose an alert.
+ */
+const hookSetSchema = inPlace<AuthHooks>((set, report) => {
+  functions(set, report, [], AUTH_HOOK_NAMES);
+  const unknown = hookLikeNames(set).filter((name) => !KNOWN_HOOKS.has(name));
+  if (unknown.length > 0) {
+    report(
+      unknown.length === 1 ? unknown[0] : undefined,
+      `unknown hook${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')}; the hooks are ${AUTH_HOOK_NAMES.join(', ')}`,
+    );
+  }
+});
+
+/** Names of the form `onSomething` along the prototype chain, short of Object.prototype. */
+function hookLikeNames(set: object): string[] {
+  const names = new Set<string>();
+  for (
+    let o: object | null = set;
+    o !== null && o !== Object.prototype;
+    o = Object.getPrototypeOf(o)
+  ) {
+    for (const name of Object.getOwnPropertyNames(o)) {
+      if (/^on[A-Z]/.test(name)) names.add(name);
+    }
+  }
+  return [...names];
+}
+
+const verifierSchema = inPlace<PasswordVerifier>((verifier, report) => {
+  functions(verifier, report, ['verify', 'isWellFormed', 'dummyHash'], ['close']);
+  const max = verifier.maxPasswordBytes;
+  if (max !== undefined && !(Number.isInteger(max) && (max as number) > 0)) {
+    report('maxPasswordBytes', 'expected a positive integer');
+  }
+});
+
+const optionsSchema = z.strictObject({
+  providers: z.array(entrySchema).min(1, 'at least one provider is required'),
+  mode: z.enum(['failover', 'federated']).optional(),
+  deadlineMs: ms.optional(),
+  policy: policySchema.optional(),
+  hooks: z.union([z.array(hookSetSchema), hookSetSchema]).optional(),
+  verifier: verifierSchema.optional(),
+  clock: inPlace<Clock>((clock, report) => functions(clock, report, ['now'])).optional(),
+  logger: inPlace<Logger>((logger, report) =>
+    functions(logger, report, ['warn', 'error']),
+  ).optional(),
+}) satisfies z.ZodType<ResilientAuthOptions<unknown>>;
+true satisfies SameKeys<ResilientAuthOptions<unknown>, z.infer<typeof optionsSchema>>;
+
+/**
+ * Validates the options and returns them parsed, with every default filled
+ * in. Throws a {@link ConfigError} naming the first bad option.
+ */
+export function parseOptions<U>(options: ResilientAuthOptions<U>): ParsedOptions<U> {
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) {
     const { path, message } = deepestIssue(parsed.error.issues, []);
@@ -156,19 +262,35 @@ export function validateOptions(options: unknown): void {
       cause: parsed.error,
     });
   }
-  const { providers } = options as ResilientAuthOptions<unknown>;
+  const { data } = parsed;
+  const providers = data.providers.map((entry) =>
+    'provider' in entry
+      ? {
+          provider: entry.provider as AuthProvider<U>,
+          policy: resolvePolicy(data.policy, entry.policy),
+        }
+      : { provider: entry as AuthProvider<U>, policy: resolvePolicy(data.policy, undefined) },
+  );
   const seen = new Set<string>();
-  providers.forEach((entry, i) => {
-    const name = 'provider' in entry ? entry.provider.name : entry.name;
-    if (seen.has(name)) {
-      throw new ConfigError(`providers.${i}.name`, `duplicate provider name "${name}"`);
+  providers.forEach(({ provider }, i) => {
+    if (seen.has(provider.name)) {
+      throw new ConfigError(`providers.${i}.name`, `duplicate provider name "${provider.name}"`);
     }
-    seen.add(name);
+    seen.add(provider.name);
   });
+  return {
+    providers,
+    mode: data.mode ?? 'failover',
+    deadlineMs: data.deadlineMs ?? DEFAULT_DEADLINE_MS,
+    hooks: data.hooks === undefined ? [] : Array.isArray(data.hooks) ? data.hooks : [data.hooks],
+    verifier: data.verifier,
+    clock: data.clock ?? systemClock,
+    logger: data.logger ?? consoleLogger,
+  };
 }
 
 /** Merges a provider's overrides over the global policy over the defaults. */
-export function resolvePolicy(global?: PolicyOptions, own?: PolicyOptions): ResolvedPolicy {
+function resolvePolicy(global?: PolicyOptions, own?: PolicyOptions): ResolvedPolicy {
   return Object.freeze({
     timeoutMs: own?.timeoutMs ?? global?.timeoutMs ?? DEFAULT_POLICY.timeoutMs,
     retry: Object.freeze({ ...DEFAULT_POLICY.retry, ...global?.retry, ...own?.retry }),

@@ -19,15 +19,25 @@ export interface AuthSuccess<U = AuthUser> {
   readonly mustChangePassword: boolean;
 }
 
-/** The login was refused. Account state is revealed only after a correct password. */
-export interface AuthFailure {
-  readonly ok: false;
-  readonly reason: AuthFailureReason;
-  /** For `account_locked`: time until the lock lifts. */
-  readonly retryAfterMs?: number;
-  /** For `invalid_input`: which part of the input was refused. */
-  readonly field?: 'identifier' | 'password' | 'context';
-}
+/**
+ * The login was refused. Account state is revealed only after a correct
+ * password. Branch on `reason`: `retryAfterMs` exists only on
+ * `account_locked` and `rate_limited`, `field` only on `invalid_input`.
+ */
+export type AuthFailure =
+  | { readonly ok: false; readonly reason: 'invalid_credentials' | 'account_disabled' }
+  | {
+      readonly ok: false;
+      readonly reason: 'account_locked' | 'rate_limited';
+      /** Time until the lock lifts, or until the next attempt may be made. */
+      readonly retryAfterMs: number;
+    }
+  | {
+      readonly ok: false;
+      readonly reason: 'invalid_input';
+      /** Which part of the input was refused. */
+      readonly field: 'identifier' | 'password' | 'context';
+    };
 
 /** The outcome of `authenticate()`: a value, never an exception, whenever the library could decide. */
 export type AuthResult<U = AuthUser> = AuthSuccess<U> | AuthFailure;
