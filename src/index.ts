@@ -70,7 +70,7 @@ export type { BcryptVerifierOptions } from './password/bcrypt-verifier.js';
 export { bcryptVerifier } from './password/bcrypt-verifier.js';
 export { hashPassword } from './password/hash-password.js';
 export type { PasswordVerifier } from './password/verifier.js';
-export type { ColumnMapping } from './providers/columns.js';
+export type { ColumnMapping, UserRow } from './providers/columns.js';
 export { DEFAULT_COLUMNS } from './providers/columns.js';
 export type {
   MemoryAccount,
@@ -96,6 +96,7 @@ export type {
 export type { Queryable, Row } from './providers/queryable.js';
 export type { SqlProviderOptions } from './providers/sql-provider.js';
 export { sqlProvider } from './providers/sql-provider.js';
+export type { TableOptions } from './providers/table-lookup.js';
 export {
   applyReferenceSchema,
   REFERENCE_COLUMNS,

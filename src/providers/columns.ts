@@ -2,6 +2,7 @@ import { ConfigError, SchemaMismatchError } from '../errors/errors.js';
 import type { LiveColumn } from '../schema/introspect.js';
 import { quoteIdent, type TableName } from '../schema/table-name.js';
 import type { Account, ProviderNotice } from './provider.js';
+import type { Row } from './queryable.js';
 
 /**
  * Which column holds what. Keys other than the six below are extra user
@@ -125,17 +126,36 @@ export function driftNotice(table: TableName, plan: LookupPlan): ProviderNotice 
   };
 }
 
+/**
+ * The user columns of one row, as a SQL provider's `toUser` receives them:
+ * `id`, the identifier under its column name (`email` by default), and every
+ * extra field of the column mapping under its field name. Values are as pg
+ * returns them (a `bigint` id is a string, say).
+ */
+export type UserRow = Readonly<Record<string, unknown>>;
+
 /** Maps one result row to an account, applying the documented defaults for missing optional columns. */
-export function rowToAccount(row: Readonly<Record<string, unknown>>, plan: LookupPlan): Account {
+export function rowToAccount<U>(
+  row: Row,
+  plan: LookupPlan,
+  toUser: (row: UserRow) => U,
+): Account<U> {
   const user: Record<string, unknown> = { id: row.id, [plan.identifierColumn]: row.identifier };
   for (const { field } of plan.fields) {
     if (!ACCOUNT_FIELDS.has(field)) user[field] = row[field];
   }
   return {
-    user,
-    passwordHash: row.passwordHash as string,
+    user: toUser(user),
+    // Anything but a string (a NULL, say) is a malformed hash: the orchestrator denies and alerts.
+    passwordHash: typeof row.passwordHash === 'string' ? row.passwordHash : '',
     active: 'active' in row ? row.active === true : true,
     mustChangePassword: row.mustChangePassword === true,
-    lockedUntil: (row.lockedUntil ?? null) as Date | null,
+    lockedUntil: toDate(row.lockedUntil),
   };
+}
+
+/** A lock column's value as a date; one that is not a valid date stays invalid, which locks (fail closed). */
+function toDate(value: unknown): Date | null {
+  if (value === undefined || value === null) return null;
+  return value instanceof Date ? value : new Date(String(value));
 }

@@ -1,8 +1,13 @@
-import bcrypt from 'bcryptjs';
 import { ConfigError } from '../errors/errors.js';
+import { BCRYPT_MAX_PASSWORD_BYTES } from '../password/bcrypt-hash.js';
+import { hashPassword } from '../password/hash-password.js';
 import type { Account, AuthProvider, AuthUser, ProviderCallContext } from './provider.js';
 
-/** One seeded account of a {@link memoryProvider}. Give `password` (hashed on first lookup) or `passwordHash`. */
+/**
+ * One seeded account of a {@link memoryProvider}. Give `password` (hashed on
+ * first lookup; at most 72 UTF-8 bytes, like {@link hashPassword}) or
+ * `passwordHash`.
+ */
 export interface MemoryAccount<U = AuthUser> {
   readonly identifier: string;
   readonly password?: string;
@@ -66,11 +71,27 @@ export function simulatedOutage(): Error {
 export function memoryProvider<U = AuthUser>(options: MemoryProviderOptions<U>): MemoryProvider<U> {
   const caseInsensitive = options.caseInsensitive ?? true;
   const hashCost = options.hashCost ?? 10;
+  if (!Number.isInteger(hashCost) || hashCost < 4 || hashCost > 31) {
+    throw new ConfigError('hashCost', 'must be an integer from 4 to 31');
+  }
   const key = (identifier: string) => (caseInsensitive ? identifier.toLowerCase() : identifier);
   const accounts = new Map<string, { seed: MemoryAccount<U>; hash?: Promise<string> }>();
   options.accounts.forEach((seed, i) => {
     if (seed.password === undefined && seed.passwordHash === undefined) {
       throw new ConfigError(`accounts.${i}`, 'give password or passwordHash');
+    }
+    if (seed.password === '') {
+      throw new ConfigError(`accounts.${i}.password`, 'must not be empty');
+    }
+    if (
+      seed.password !== undefined &&
+      Buffer.byteLength(seed.password, 'utf8') > BCRYPT_MAX_PASSWORD_BYTES
+    ) {
+      // bcrypt would ignore the rest: refused, never truncated, as hashPassword does.
+      throw new ConfigError(
+        `accounts.${i}.password`,
+        `is longer than ${BCRYPT_MAX_PASSWORD_BYTES} UTF-8 bytes, which bcrypt cannot hash whole`,
+      );
     }
     accounts.set(key(seed.identifier), { seed });
   });
@@ -108,7 +129,7 @@ export function memoryProvider<U = AuthUser>(options: MemoryProviderOptions<U>):
       entry.hash ??=
         seed.passwordHash !== undefined
           ? Promise.resolve(seed.passwordHash)
-          : bcrypt.hash(seed.password ?? '', hashCost);
+          : hashPassword(seed.password ?? '', hashCost);
       return {
         user: seed.user,
         passwordHash: await entry.hash,

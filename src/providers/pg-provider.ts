@@ -1,37 +1,51 @@
 import { createHash } from 'node:crypto';
-import pg from 'pg';
-import { parse } from 'pg-connection-string';
-import { ConfigError } from '../errors/errors.js';
-import { tableName } from '../schema/table-name.js';
-import type { ColumnMapping } from './columns.js';
-import type { Account, AuthProvider, AuthUser } from './provider.js';
+import { ConfigError, ResilientAuthError } from '../errors/errors.js';
+import type { UserRow } from './columns.js';
+import { loadPg, type PgClient, type PgPool } from './pg-driver.js';
+import type { AuthProvider, AuthUser } from './provider.js';
 import type { Queryable, Row } from './queryable.js';
-import { TableLookup } from './table-lookup.js';
+import { type TableOptions, tableProvider } from './table-lookup.js';
 
 /**
  * pg pool options (host, port, user, password, database, ssl, and the rest of
- * `pg.PoolConfig`) except the ones this provider manages itself: size and
- * timeouts have options of their own, and the connection string has its own.
+ * pg's `PoolConfig`, passed through) except the ones this provider manages
+ * itself: size and timeouts have options of their own, and so has the
+ * connection string.
  */
-export type PgPoolOptions = Omit<
-  pg.PoolConfig,
-  'max' | 'connectionTimeoutMillis' | 'statement_timeout' | 'query_timeout' | 'connectionString'
->;
+export interface PgPoolOptions {
+  readonly host?: string;
+  readonly port?: number;
+  readonly user?: string;
+  /** Kept out of enumerable properties by pg-pool. */
+  readonly password?: string;
+  readonly database?: string;
+  /** `true`, or node's TLS options (`{ ca, rejectUnauthorized, ... }`). */
+  readonly ssl?: boolean | Readonly<Record<string, unknown>>;
+  /** Default: `30000`. */
+  readonly idleTimeoutMillis?: number;
+  /** Default: `'resilient-auth'`. */
+  readonly application_name?: string;
+  /** Any other pg pool option, passed through as is. */
+  readonly [option: string]: unknown;
+}
+
+/** pg options that pgProvider sets itself, and the option of its own to use instead. */
+const MANAGED: Readonly<Record<string, string>> = {
+  max: 'poolSize',
+  connectionTimeoutMillis: 'connectTimeoutMs',
+  statement_timeout: 'statementTimeoutMs',
+  query_timeout: 'statementTimeoutMs',
+  connectionString: 'connectionString',
+};
 
 /** Options of {@link pgProvider}. Give `connectionString`, `pool` options, or both (e.g. a string and `ssl`). */
-export interface PgProviderOptions {
+export interface PgProviderOptions<U = AuthUser> extends TableOptions<U> {
   /** Default: `'pg'`. */
   readonly name?: string;
   /** `postgres://user:password@host:5432/db`. Parsed at once; the password is kept out of enumerable properties. */
   readonly connectionString?: string;
   /** pg pool options; connection fields of `connectionString` take precedence. */
   readonly pool?: PgPoolOptions;
-  /** `'users'` or `'schema.users'`. */
-  readonly table: string | { readonly schema?: string; readonly name: string };
-  /** Default: the reference schema's names. */
-  readonly columns?: ColumnMapping;
-  /** Default: `true`. */
-  readonly caseInsensitive?: boolean;
   /** Connections of this provider's own pool. Default: `2`. */
   readonly poolSize?: number;
   /** Bound on getting a connection (new or from the pool). Default: `1000`. */
@@ -62,16 +76,22 @@ export interface PgProvider<U = AuthUser> extends AuthProvider<U> {
  * const direct = pgProvider({ connectionString: process.env.AUTH_DATABASE_URL!, table: 'users' });
  * ```
  */
-export function pgProvider<U = AuthUser>(options: PgProviderOptions): PgProvider<U> {
-  const connection = connectionConfig(options);
+export function pgProvider(options: PgProviderOptions<AuthUser>): PgProvider<AuthUser>;
+export function pgProvider<U>(
+  options: PgProviderOptions<U> & { readonly toUser: (row: UserRow) => U },
+): PgProvider<U>;
+export function pgProvider<U>(options: PgProviderOptions<U>): PgProvider<U> {
+  const name = options.name ?? 'pg';
+  const pg = loadPg();
+  const connection = connectionConfig(options, pg.parse);
   const poolSize = options.poolSize ?? 2;
   const connectTimeoutMs = options.connectTimeoutMs ?? 1000;
   const statementTimeoutMs = options.statementTimeoutMs ?? 1000;
-  let pool: pg.Pool | undefined;
+  let pool: PgPool | undefined;
   let closed = false;
 
-  const poolFor = (): pg.Pool => {
-    if (closed) throw new ConfigError('pgProvider', 'used after close()');
+  const poolFor = (): PgPool => {
+    if (closed) throw new ResilientAuthError('CLOSED', `pgProvider "${name}" used after close()`);
     if (!pool) {
       pool = new pg.Pool({
         keepAlive: true,
@@ -93,7 +113,7 @@ export function pgProvider<U = AuthUser>(options: PgProviderOptions): PgProvider
   /** Runs one statement on a pooled client, discarding the client after any error or abandonment. */
   const withClient = async (
     signal: AbortSignal | undefined,
-    run: (client: pg.PoolClient) => Promise<readonly Row[]>,
+    run: (client: PgClient) => Promise<readonly Row[]>,
   ) => {
     signal?.throwIfAborted();
     const client = await poolFor().connect();
@@ -124,24 +144,17 @@ export function pgProvider<U = AuthUser>(options: PgProviderOptions): PgProvider
       rows: await withClient(undefined, async (c) => (await c.query(text, values)).rows),
     }),
   };
-  const lookup = new TableLookup(
-    tableName(options.table),
-    options.columns,
-    options.caseInsensitive ?? true,
+  const provider = tableProvider(name, options, {
     introspector,
-    (plan, identifier, signal) =>
+    run: (plan, identifier, signal) =>
       withClient(signal, async (client) => {
         const query = { name: statementName(plan.text), text: plan.text, values: [identifier] };
         return (await client.query(query)).rows;
       }),
-  );
+  });
 
   return {
-    name: options.name ?? 'pg',
-    findAccount: (identifier, ctx) =>
-      lookup.findAccount(identifier, ctx) as Promise<Account<U> | null>,
-    // Reading information_schema proves the connection and the table at once.
-    check: (ctx) => lookup.check(ctx),
+    ...provider,
     async close() {
       closed = true;
       const ending = pool;
@@ -170,12 +183,19 @@ function statementName(text: string): string {
   return name;
 }
 
-function connectionConfig(options: PgProviderOptions): pg.PoolConfig {
+function connectionConfig(
+  options: PgProviderOptions<unknown>,
+  parse: (connectionString: string) => Readonly<Record<string, unknown>>,
+): Readonly<Record<string, unknown>> {
   if (options.connectionString === undefined && options.pool === undefined) {
     throw new ConfigError('pgProvider', 'give connectionString or pool options');
   }
+  for (const option of Object.keys(options.pool ?? {})) {
+    const own = MANAGED[option];
+    if (own) throw new ConfigError(`pgProvider.pool.${option}`, `set by pgProvider: use ${own}`);
+  }
   if (options.connectionString === undefined) return { ...options.pool };
-  let parsed: ReturnType<typeof parse>;
+  let parsed: Readonly<Record<string, unknown>>;
   try {
     parsed = parse(options.connectionString);
   } catch {
@@ -194,6 +214,6 @@ function connectionConfig(options: PgProviderOptions): pg.PoolConfig {
     ...(user ? { user } : {}),
     ...(password ? { password } : {}),
     ...(database ? { database } : {}),
-    ...(ssl !== undefined && ssl !== null ? { ssl: ssl as pg.ClientConfig['ssl'] } : {}),
+    ...(ssl !== undefined && ssl !== null ? { ssl } : {}),
   };
 }

@@ -1,21 +1,14 @@
-import { tableName } from '../schema/table-name.js';
-import type { ColumnMapping } from './columns.js';
-import type { Account, AuthProvider, AuthUser } from './provider.js';
+import type { UserRow } from './columns.js';
+import type { AuthProvider, AuthUser } from './provider.js';
 import type { Queryable } from './queryable.js';
-import { TableLookup } from './table-lookup.js';
+import { type TableOptions, tableProvider } from './table-lookup.js';
 
 /** Options of {@link sqlProvider}. */
-export interface SqlProviderOptions {
+export interface SqlProviderOptions<U = AuthUser> extends TableOptions<U> {
   /** Default: `'sql'`. */
   readonly name?: string;
   /** A `pg.Pool` or `pg.Client` the app already has, or anything with `query(text, values)`. */
   readonly executor: Queryable;
-  /** `'users'` or `'schema.users'`. */
-  readonly table: string | { readonly schema?: string; readonly name: string };
-  /** Default: the reference schema's names. */
-  readonly columns?: ColumnMapping;
-  /** Match with `lower(column) = lower($1)`. Default: `true`. */
-  readonly caseInsensitive?: boolean;
 }
 
 /**
@@ -27,22 +20,22 @@ export interface SqlProviderOptions {
  * @example
  * ```ts
  * const raw = sqlProvider({ name: 'raw-sql', executor: appPool, table: 'users' });
+ * // With a user type of your own:
+ * const typed = sqlProvider({
+ *   executor: appPool,
+ *   table: 'users',
+ *   toUser: (row) => ({ id: Number(row.id), email: String(row.email) }),
+ * });
  * ```
  */
-export function sqlProvider<U = AuthUser>(options: SqlProviderOptions): AuthProvider<U> {
+export function sqlProvider(options: SqlProviderOptions<AuthUser>): AuthProvider<AuthUser>;
+export function sqlProvider<U>(
+  options: SqlProviderOptions<U> & { readonly toUser: (row: UserRow) => U },
+): AuthProvider<U>;
+export function sqlProvider<U>(options: SqlProviderOptions<U>): AuthProvider<U> {
   const { executor } = options;
-  const lookup = new TableLookup(
-    tableName(options.table),
-    options.columns,
-    options.caseInsensitive ?? true,
-    executor,
-    async (plan, identifier) => (await executor.query(plan.text, [identifier])).rows,
-  );
-  return {
-    name: options.name ?? 'sql',
-    findAccount: (identifier, ctx) =>
-      lookup.findAccount(identifier, ctx) as Promise<Account<U> | null>,
-    // Reading information_schema proves the connection and the table at once.
-    check: (ctx) => lookup.check(ctx),
-  };
+  return tableProvider(options.name ?? 'sql', options, {
+    introspector: executor,
+    run: async (plan, identifier) => (await executor.query(plan.text, [identifier])).rows,
+  });
 }

@@ -4,6 +4,7 @@ import {
   bcryptVerifier,
   createResilientAuth,
   hashPassword,
+  type UserRow,
 } from '../../src/index.js';
 
 /** The accounts every provider under contract must serve. */
@@ -47,13 +48,19 @@ async function makeSeeds(): Promise<ContractSeed[]> {
   ];
 }
 
-/** Builds the provider under test over the seeds; `cleanup` runs after the suite. */
 /** What every provider under contract returns as `user`. */
 export interface ContractUser {
   readonly id: number | string;
   readonly email: string;
 }
 
+/** The SQL providers' `toUser` for the contract's users table. */
+export const toContractUser = (row: UserRow): ContractUser => ({
+  id: Number(row.id),
+  email: String(row.email),
+});
+
+/** Builds the provider under test over the seeds; `cleanup` runs after the suite. */
 export type ContractSetup = (seeds: readonly ContractSeed[]) => Promise<{
   provider: AuthProvider<ContractUser>;
   cleanup?: () => Promise<void>;

@@ -7,7 +7,7 @@ import {
   pgProvider,
   sqlProvider,
 } from '../../src/index.js';
-import type { ContractUser } from '../contract/provider-contract.js';
+import { toContractUser } from '../contract/provider-contract.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { recordingLogger } from '../support/fakes.js';
 import { recordingHooks } from '../support/fixtures.js';
@@ -39,8 +39,13 @@ describe('a missing table (42P01)', () => {
     const auth = createResilientAuth({
       providers: [
         drizzleProvider(db.pool, 'drizzle'),
-        sqlProvider<ContractUser>({ name: 'raw-sql', executor: db.pool, table: 'users' }),
-        pgProvider<ContractUser>({ name: 'direct', connectionString: db.url, table: 'users' }),
+        sqlProvider({ toUser: toContractUser, name: 'raw-sql', executor: db.pool, table: 'users' }),
+        pgProvider({
+          toUser: toContractUser,
+          name: 'direct',
+          connectionString: db.url,
+          table: 'users',
+        }),
       ],
       hooks: recorded.hooks,
       verifier: bcryptVerifier({ threads: 0 }),
@@ -89,6 +94,65 @@ describe('a missing table (42P01)', () => {
       level: 'error',
       meta: { hook: 'onAttempt', error: 'relation "audit_log" does not exist' },
     });
+    await auth.close();
+  });
+
+  it('a table dropped after the lookup was planned: 42P01 at run time fails over, and the path serves again once it is back', async () => {
+    await legacy.pool.query('CREATE TABLE users AS SELECT * FROM members');
+    const recorded = recordingHooks();
+    const sql = sqlProvider({ name: 'raw-sql', executor: legacy.pool, table: 'users' });
+    const direct = pgProvider({ name: 'direct', connectionString: legacy.url, table: 'users' });
+    const auth = createResilientAuth({
+      providers: [
+        sql,
+        direct,
+        sqlProvider({ name: 'members', executor: legacy.pool, table: 'members' }),
+      ],
+      hooks: recorded.hooks,
+      verifier: bcryptVerifier({ threads: 0 }),
+    });
+    const login = { identifier: 'ada@example.com', password: PASSWORD };
+    await expect(auth.authenticate(login)).resolves.toMatchObject({
+      ok: true,
+      provider: 'raw-sql',
+    });
+    // Plan the direct path too, so both hold a plan when the table goes.
+    await direct.findAccount('ada@example.com', { signal: new AbortController().signal });
+
+    await legacy.pool.query('ALTER TABLE users RENAME TO users_old');
+    await expect(auth.authenticate(login)).resolves.toMatchObject({
+      ok: true,
+      provider: 'members',
+      degraded: true,
+    });
+    expect(recorded.of('onProviderFailure')).toEqual([
+      expect.objectContaining({
+        provider: 'raw-sql',
+        code: '42P01',
+        kind: 'schema',
+        attempt: 1,
+        willRetry: false,
+      }),
+      expect.objectContaining({
+        provider: 'direct',
+        code: '42P01',
+        kind: 'schema',
+        attempt: 1,
+        willRetry: false,
+      }),
+    ]);
+    expect(auth.health().providers[0]?.lastFailure).toMatchObject({
+      code: '42P01',
+      hint: expect.stringContaining('run the migration'),
+    });
+
+    await legacy.pool.query('ALTER TABLE users_old RENAME TO users');
+    await expect(auth.authenticate(login)).resolves.toMatchObject({
+      ok: true,
+      provider: 'raw-sql',
+      degraded: false,
+    });
+    expect(auth.health().status).toBe('healthy');
     await auth.close();
   });
 });

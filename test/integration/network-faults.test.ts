@@ -12,6 +12,7 @@ import {
   CONTRACT_PASSWORD,
   type ContractUser,
   contractSeeds,
+  toContractUser,
 } from '../contract/provider-contract.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { recordingHooks } from '../support/fixtures.js';
@@ -40,7 +41,8 @@ afterAll(async () => {
 
 /** The direct pg path goes through the proxy; the fallback reads the same table over the app's pool. */
 function setup(options: { poolSize?: number; connectTimeoutMs?: number; timeoutMs?: number } = {}) {
-  primary = pgProvider<ContractUser>({
+  primary = pgProvider({
+    toUser: toContractUser,
     name: 'direct',
     connectionString: proxy.url(db.url),
     table: 'users',
@@ -51,7 +53,7 @@ function setup(options: { poolSize?: number; connectTimeoutMs?: number; timeoutM
   const auth = createResilientAuth({
     providers: [
       primary,
-      sqlProvider<ContractUser>({ name: 'app-sql', executor: db.pool, table: 'users' }),
+      sqlProvider({ toUser: toContractUser, name: 'app-sql', executor: db.pool, table: 'users' }),
     ],
     deadlineMs: 2000,
     policy: { timeoutMs: options.timeoutMs ?? 300, retry: { maxAttempts: 2, baseDelayMs: 10 } },
@@ -155,12 +157,14 @@ describe('network faults between the direct provider and PostgreSQL', () => {
   });
 
   it('gives up at the deadline when every path hangs: unavailable, never invalid_credentials', async () => {
-    primary = pgProvider<ContractUser>({
+    primary = pgProvider({
+      toUser: toContractUser,
       name: 'direct',
       connectionString: proxy.url(db.url),
       table: 'users',
     });
-    const second = pgProvider<ContractUser>({
+    const second = pgProvider({
+      toUser: toContractUser,
       name: 'direct-2',
       connectionString: proxy.url(db.url),
       table: 'users',

@@ -7,11 +7,7 @@ import {
   isConfigError,
   pgProvider,
 } from '../../src/index.js';
-import {
-  CONTRACT_PASSWORD,
-  type ContractUser,
-  contractSeeds,
-} from '../contract/provider-contract.js';
+import { CONTRACT_PASSWORD, contractSeeds, toContractUser } from '../contract/provider-contract.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { seedUsers } from '../support/users-table.js';
 
@@ -33,7 +29,8 @@ afterAll(async () => {
 describe('pgProvider', () => {
   it('connects from pool options as well as from a connection string', async () => {
     const url = new URL(db.url);
-    const provider = pgProvider<ContractUser>({
+    const provider = pgProvider({
+      toUser: toContractUser,
       name: 'fields',
       table: 'users',
       pool: {
@@ -73,7 +70,8 @@ describe('pgProvider', () => {
   });
 
   it('sets statement_timeout: a query the server keeps busy is cancelled (57014), reported as a timeout, not retried', async () => {
-    const provider = pgProvider<ContractUser>({
+    const provider = pgProvider({
+      toUser: toContractUser,
       name: 'direct',
       connectionString: db.url,
       table: 'slow_users',
@@ -94,12 +92,12 @@ describe('pgProvider', () => {
     await auth.close();
   });
 
-  it('refuses to be used after close()', async () => {
+  it('refuses to be used after close() with code CLOSED, naming the provider', async () => {
     const provider = pgProvider({ connectionString: db.url, table: 'users' });
     await provider.close();
     await expect(
       provider.findAccount('ada@example.com', { signal: new AbortController().signal }),
-    ).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    ).rejects.toMatchObject({ code: 'CLOSED', message: 'pgProvider "pg" used after close()' });
   });
 
   it('refuses to pick between two rows that match the identifier: AMBIGUOUS_ACCOUNT, not a login', async () => {
@@ -109,7 +107,8 @@ describe('pgProvider', () => {
       "INSERT INTO dupes VALUES (1, 'Ada@example.com', $1), (2, 'ada@example.com', $1)",
       [hash],
     );
-    const provider = pgProvider<ContractUser>({
+    const provider = pgProvider({
+      toUser: toContractUser,
       name: 'direct',
       connectionString: db.url,
       table: 'dupes',

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe } from 'vitest';
 import { pgProvider, sqlProvider } from '../../src/index.js';
-import { contractSeeds, providerContract } from '../contract/provider-contract.js';
+import { contractSeeds, providerContract, toContractUser } from '../contract/provider-contract.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { drizzleProvider, kyselyProvider } from '../support/orm-lookups.js';
 import { seedUsers } from '../support/users-table.js';
@@ -17,13 +17,28 @@ afterAll(async () => {
 
 describe('SQL providers against real PostgreSQL', () => {
   providerContract('pgProvider', async () => ({
-    provider: pgProvider({ name: 'pg', connectionString: db.url, table: 'users' }),
+    provider: pgProvider({
+      toUser: toContractUser,
+      name: 'pg',
+      connectionString: db.url,
+      table: 'users',
+    }),
   }));
   providerContract('sqlProvider', async () => ({
-    provider: sqlProvider({ name: 'sql', executor: db.pool, table: 'users' }),
+    provider: sqlProvider({
+      toUser: toContractUser,
+      name: 'sql',
+      executor: db.pool,
+      table: 'users',
+    }),
   }));
   providerContract('sqlProvider, schema-qualified table', async () => ({
-    provider: sqlProvider({ name: 'sql-qualified', executor: db.pool, table: 'public.users' }),
+    provider: sqlProvider({
+      toUser: toContractUser,
+      name: 'sql-qualified',
+      executor: db.pool,
+      table: 'public.users',
+    }),
   }));
   providerContract('ormProvider (Drizzle)', async () => ({ provider: drizzleProvider(db.pool) }));
   providerContract('ormProvider (Kysely)', async () => ({ provider: kyselyProvider(db.pool) }));

@@ -8,7 +8,8 @@ import {
   sqlProvider,
   validateSchema,
 } from '../../src/index.js';
-import type { ContractUser } from '../contract/provider-contract.js';
+import { manualClock } from '../../src/testing/index.js';
+import { toContractUser } from '../contract/provider-contract.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { recordingLogger } from '../support/fakes.js';
 import { recordingHooks } from '../support/fixtures.js';
@@ -43,7 +44,7 @@ describe('the outage that started it all: the ORM model has a column the table l
     const auth = createResilientAuth({
       providers: [
         drizzleProvider(db.pool, 'drizzle'),
-        sqlProvider<ContractUser>({ name: 'raw-sql', executor: db.pool, table: 'users' }),
+        sqlProvider({ toUser: toContractUser, name: 'raw-sql', executor: db.pool, table: 'users' }),
       ],
       hooks: recorded.hooks,
       verifier: bcryptVerifier({ threads: 0 }),
@@ -166,6 +167,44 @@ describe('the outage that started it all: the ORM model has a column the table l
     expect(recorded.of('onSchemaDrift').at(-1)).toMatchObject({
       missingColumns: expect.arrayContaining([{ field: 'nickname', column: 'nickname' }]),
     });
+    await auth.close();
+  });
+
+  it('reads the schema again after schemaRecheckMs on the injected clock, picking up a migration that added the column', async () => {
+    await db.pool.query(
+      'CREATE TABLE migrating (id int PRIMARY KEY, email text, password_hash text, is_active boolean, locked_until timestamptz)',
+    );
+    await db.pool.query("INSERT INTO migrating VALUES (1, 'eve@example.com', $1, true, NULL)", [
+      await hashPassword(PASSWORD, 4),
+    ]);
+    const clock = manualClock();
+    const recorded = recordingHooks();
+    const auth = createResilientAuth({
+      providers: [
+        sqlProvider({ executor: db.pool, table: 'migrating', clock, schemaRecheckMs: 30_000 }),
+      ],
+      hooks: recorded.hooks,
+      verifier: bcryptVerifier({ threads: 0 }),
+    });
+    const login = { identifier: 'eve@example.com', password: PASSWORD };
+    await expect(auth.authenticate(login)).resolves.toMatchObject({ mustChangePassword: false });
+    expect(recorded.of('onSchemaDrift')).toHaveLength(1);
+
+    // The migration lands and flags the account; the provider still runs its old plan.
+    await db.pool.query(
+      'ALTER TABLE migrating ADD COLUMN must_change_password boolean NOT NULL DEFAULT true',
+    );
+    clock.advance(29_999);
+    await expect(auth.authenticate(login)).resolves.toMatchObject({ mustChangePassword: false });
+    clock.advance(1);
+    await expect(auth.authenticate(login)).resolves.toMatchObject({ mustChangePassword: true });
+    // No drift any more: no new notice, and no more re-reads however much time passes.
+    expect(recorded.of('onSchemaDrift')).toHaveLength(1);
+    await db.pool.query('ALTER TABLE migrating DROP COLUMN must_change_password');
+    clock.advance(3_600_000);
+    await expect(auth.authenticate(login)).resolves.toMatchObject({ mustChangePassword: false });
+    // ...except when the server says a column vanished (42703), as here.
+    expect(recorded.of('onSchemaDrift')).toHaveLength(2);
     await auth.close();
   });
 });

@@ -16,6 +16,7 @@ import {
   CONTRACT_PASSWORD,
   type ContractUser,
   contractSeeds,
+  toContractUser,
 } from '../contract/provider-contract.js';
 import { recordingHooks } from '../support/fixtures.js';
 import { seedUsers } from '../support/users-table.js';
@@ -42,6 +43,7 @@ describe('the server stopped under a steady stream of logins, then started again
     process.on('unhandledRejection', onUnhandled);
 
     const primary: PgProvider<ContractUser> = pgProvider({
+      toUser: toContractUser,
       name: 'direct',
       connectionString: server.url,
       table: 'users',
@@ -52,7 +54,7 @@ describe('the server stopped under a steady stream of logins, then started again
     const auth = createResilientAuth({
       providers: [
         primary,
-        sqlProvider<ContractUser>({ name: 'app-sql', executor: appPool, table: 'users' }),
+        sqlProvider({ toUser: toContractUser, name: 'app-sql', executor: appPool, table: 'users' }),
       ],
       deadlineMs: 1500,
       policy: { timeoutMs: 500, halfOpenAfterMs: 300, breaker: { consecutiveFailures: 3 } },
