@@ -1,10 +1,15 @@
-import { describe, expect, it } from 'vitest';
-import { createResilientAuth, isAuthUnavailableError, memoryProvider } from '../../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  createResilientAuth,
+  isAuthUnavailableError,
+  memoryProvider,
+  type ResilientAuthOptions,
+} from '../../src/index.js';
 import { fakeHash, pgError, recordingVerifier } from '../support/fakes.js';
 
 const PASSWORD = 'open sesame';
 
-function stores() {
+function stores(options: Partial<ResilientAuthOptions<{ id: string }>> = {}) {
   const local = memoryProvider({
     name: 'local',
     accounts: [
@@ -18,7 +23,12 @@ function stores() {
     ],
   });
   const verifier = recordingVerifier();
-  const auth = createResilientAuth({ mode: 'federated', providers: [local, legacy], verifier });
+  const auth = createResilientAuth({
+    mode: 'federated',
+    providers: [local, legacy],
+    verifier,
+    ...options,
+  });
   return { auth, local, legacy, verifier };
 }
 
@@ -71,5 +81,107 @@ describe('federated mode', () => {
     local.fail(pgError('57P01'));
     const result = await auth.authenticate({ identifier: 'old@example.com', password: PASSWORD });
     expect(result).toMatchObject({ ok: true, provider: 'legacy', degraded: true });
+  });
+});
+
+describe('federated mode with breakers, the deadline and health', () => {
+  const breaking = { retry: { maxAttempts: 1 }, breaker: { consecutiveFailures: 2 } };
+
+  it('a store whose breaker is open is skipped at no cost; what only it could answer is unavailable', async () => {
+    const local = memoryProvider({
+      name: 'local',
+      accounts: [
+        { identifier: 'new@example.com', passwordHash: fakeHash(PASSWORD), user: { id: 'n1' } },
+      ],
+    });
+    const legacy = memoryProvider({ name: 'legacy', accounts: [] });
+    const auth = createResilientAuth({
+      mode: 'federated',
+      providers: [local, legacy],
+      verifier: recordingVerifier(),
+      policy: breaking,
+    });
+    legacy.fail(pgError('08006'));
+    for (let i = 0; i < 2; i++) {
+      await auth
+        .authenticate({ identifier: 'ghost@example.com', password: PASSWORD })
+        .catch(() => undefined);
+    }
+    expect(auth.health()).toMatchObject({
+      status: 'unhealthy',
+      providers: [
+        { name: 'local', state: 'closed' },
+        { name: 'legacy', state: 'open' },
+      ],
+    });
+
+    // The local store still decides for its own accounts, without asking legacy.
+    await expect(
+      auth.authenticate({ identifier: 'new@example.com', password: PASSWORD }),
+    ).resolves.toMatchObject({
+      ok: true,
+      provider: 'local',
+      degraded: false,
+    });
+    expect(auth.health().status).toBe('degraded');
+    const error = await auth
+      .authenticate({ identifier: 'ghost@example.com', password: PASSWORD })
+      .catch((e: unknown) => e);
+    expect(isAuthUnavailableError(error) && error.failures).toEqual([
+      expect.objectContaining({ provider: 'legacy', skipped: 'circuit_open', attempts: 0 }),
+    ]);
+    expect(legacy.lookups).toBe(2);
+  });
+
+  it('the deadline covers every store: a hanging first store leaves no time for the second', async () => {
+    vi.useFakeTimers();
+    try {
+      const { auth, local, legacy } = stores({ deadlineMs: 300, policy: { timeoutMs: 1000 } });
+      local.hang();
+      const pending = auth
+        .authenticate({ identifier: 'old@example.com', password: PASSWORD })
+        .catch((e: unknown) => e);
+      await vi.advanceTimersByTimeAsync(300);
+      const error = await pending;
+      expect(
+        isAuthUnavailableError(error) && error.failures.map((f) => [f.provider, f.code, f.skipped]),
+      ).toEqual([
+        ['local', 'DEADLINE_EXCEEDED', undefined],
+        ['legacy', 'DEADLINE_EXCEEDED', 'deadline_exceeded'],
+      ]);
+      expect(legacy.lookups).toBe(0);
+      expect(auth.health().status).toBe('unhealthy');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('health is degraded while any store cannot serve, healthy again once all answer', async () => {
+    const { auth, legacy } = stores({ policy: breaking });
+    legacy.fail(pgError('57P01'), 1);
+    await expect(
+      auth.authenticate({ identifier: 'ghost@example.com', password: PASSWORD }),
+    ).rejects.toThrow();
+    expect(auth.health()).toMatchObject({
+      status: 'unhealthy',
+      providers: [
+        { name: 'local' },
+        { name: 'legacy', lastFailure: { code: '57P01', kind: 'connection' } },
+      ],
+    });
+    await expect(
+      auth.authenticate({ identifier: 'new@example.com', password: PASSWORD }),
+    ).resolves.toMatchObject({
+      ok: true,
+    });
+    expect(auth.health().status).toBe('healthy');
+    await expect(
+      auth.authenticate({ identifier: 'ghost@example.com', password: PASSWORD }),
+    ).resolves.toEqual({
+      ok: false,
+      reason: 'invalid_credentials',
+    });
+    auth.isolate('legacy');
+    expect(auth.health().status).toBe('degraded');
   });
 });

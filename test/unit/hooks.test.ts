@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  type AttemptEvent,
   type AuthHooks,
+  ConfigError,
   createResilientAuth,
+  type DegradedEvent,
   hashPassword,
   memoryProvider,
 } from '../../src/index.js';
@@ -144,5 +147,85 @@ describe('hooks', () => {
     expect(everything).not.toContain(passwordHash);
     expect(everything).not.toContain(passwordHash.slice(7));
     await auth.close();
+  });
+});
+
+describe('hook sets given as class instances', () => {
+  class AlertHooks {
+    readonly pages: string[] = [];
+    onDegraded(event: DegradedEvent): void {
+      this.pages.push(`login served by ${event.provider}`);
+    }
+    onUnavailable(): void {
+      this.pages.push('login down');
+    }
+    // A helper that is not a hook is fine.
+    format(text: string): string {
+      return text;
+    }
+  }
+
+  it('calls hooks defined on the prototype, with `this` bound to the instance', async () => {
+    const alerts = new AlertHooks();
+    const { auth, primary } = twoProviders({ hooks: alerts });
+    primary.fail(pgError('08006'));
+    await auth.authenticate(login);
+    expect(alerts.pages).toEqual(['login served by fallback']);
+  });
+
+  it('works inherited through a subclass and mixed with plain hook sets', async () => {
+    class AuditedAlerts extends AlertHooks {
+      readonly seen: string[] = [];
+      onAttempt(event: AttemptEvent): void {
+        this.seen.push(event.outcome);
+      }
+    }
+    const alerts = new AuditedAlerts();
+    const plain = recordingHooks();
+    const { auth, primary } = twoProviders({ hooks: [alerts, plain.hooks] });
+    primary.fail(pgError('08006'));
+    await auth.authenticate(login);
+    expect(alerts.pages).toEqual(['login served by fallback']);
+    expect(alerts.seen).toEqual(['authenticated']);
+    expect(plain.of('onAttempt')).toHaveLength(1);
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    [
+      'an own typo',
+      { onAtempt: () => undefined },
+      /^hooks\.onAtempt: unknown hook onAtempt; the hooks are onAttempt, /,
+    ],
+    [
+      'an inherited typo',
+      new (class {
+        onFallbak(): void {}
+      })(),
+      /^hooks\.onFallbak: unknown hook onFallbak;/,
+    ],
+    [
+      'two typos',
+      { onAtempt: () => undefined, onDegrade: () => undefined },
+      /^hooks: unknown hooks onAtempt, onDegrade;/,
+    ],
+    [
+      'a hook that is not a function',
+      { onAttempt: 'yes' },
+      /^hooks\.onAttempt: expected a function/,
+    ],
+    ['a hook set that is not an object', 'onAttempt', /^hooks: expected an object/],
+    [
+      'an array with a bad set',
+      [{}, { onRecoverd: () => undefined }],
+      /^hooks\.1\.onRecoverd: unknown hook/,
+    ],
+  ])('refuses %s with a ConfigError naming it', (_, hooks, message) => {
+    const build = () =>
+      createResilientAuth({
+        providers: [memoryProvider({ accounts: [] })],
+        hooks: hooks as AuthHooks,
+      });
+    expect(build).toThrow(ConfigError);
+    expect(build).toThrow(message);
   });
 });

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { type Credentials, MAX_IDENTIFIER_LENGTH } from '../../src/index.js';
-import { fakeHash } from '../support/fakes.js';
+import {
+  type Credentials,
+  createResilientAuth,
+  MAX_IDENTIFIER_LENGTH,
+  memoryProvider,
+} from '../../src/index.js';
+import { fakeHash, recordingVerifier } from '../support/fakes.js';
 import { PASSWORD, twoProviders } from '../support/fixtures.js';
 
 describe('input limits (checked before any lookup)', () => {
@@ -82,20 +87,31 @@ describe('input limits (checked before any lookup)', () => {
   });
 
   it('verifies the password exactly as received: no trimming, no normalization', async () => {
-    const { auth } = twoProviders({});
-    const padded = ` ${PASSWORD} `;
-    await expect(
-      auth.authenticate({ identifier: 'ada@example.com', password: padded }),
-    ).resolves.toEqual({
-      ok: false,
-      reason: 'invalid_credentials',
+    // The stored password is "café" typed precomposed (NFC).
+    const verifier = recordingVerifier();
+    const auth = createResilientAuth({
+      providers: [
+        memoryProvider({
+          accounts: [
+            { identifier: 'ada@example.com', passwordHash: fakeHash('caf\u00e9'), user: { id: 1 } },
+          ],
+        }),
+      ],
+      verifier,
     });
-    // "é" precomposed vs "e" + combining accent are different passwords.
-    const { auth: auth2, primary } = twoProviders();
-    expect(fakeHash('caf\u00e9')).not.toBe(fakeHash('cafe\u0301'));
+    const attempts = [' caf\u00e9', 'caf\u00e9 ', 'cafe\u0301', 'CAF\u00c9'];
+    for (const password of attempts) {
+      await expect(auth.authenticate({ identifier: 'ada@example.com', password })).resolves.toEqual(
+        {
+          ok: false,
+          reason: 'invalid_credentials',
+        },
+      );
+    }
+    // What reached the verifier is what the caller typed, code unit for code unit.
+    expect(verifier.calls.map((c) => c.password)).toEqual(attempts);
     await expect(
-      auth2.authenticate({ identifier: 'ada@example.com', password: 'cafe\u0301' }),
-    ).resolves.toMatchObject({ ok: false });
-    expect(primary.lookups).toBe(1);
+      auth.authenticate({ identifier: 'ada@example.com', password: 'caf\u00e9' }),
+    ).resolves.toMatchObject({ ok: true });
   });
 });

@@ -10,8 +10,8 @@ import {
   memoryProvider,
   type ResilientAuthOptions,
 } from '../../src/index.js';
-import { recordingVerifier } from '../support/fakes.js';
-import { PASSWORD, twoProviders } from '../support/fixtures.js';
+import { fakeHash, recordingLogger, recordingVerifier } from '../support/fakes.js';
+import { accounts, PASSWORD, twoProviders } from '../support/fixtures.js';
 
 const provider = memoryProvider({ name: 'p', accounts: [] });
 
@@ -49,21 +49,71 @@ describe('configuration is validated at construction', () => {
   });
 
   it('per-provider policy overrides the global one field by field', async () => {
-    const slow = memoryProvider({ name: 'slow', accounts: [] });
+    // Both providers hold the account, so which one answered shows which timeout applied.
+    const slow = memoryProvider({ name: 'slow', accounts });
     const auth = createResilientAuth({
       providers: [
         { provider: slow, policy: { timeoutMs: 10 } },
-        memoryProvider({ name: 'ok', accounts: [] }),
+        memoryProvider({ name: 'ok', accounts }),
       ],
       policy: { timeoutMs: 5000, retry: { maxAttempts: 1 } },
       verifier: recordingVerifier(),
     });
-    slow.delay(1000);
-    await expect(auth.authenticate({ identifier: 'a@b', password: 'x' })).resolves.toEqual({
+    slow.delay(200);
+    await expect(
+      auth.authenticate({ identifier: 'ada@example.com', password: PASSWORD }),
+    ).resolves.toMatchObject({
+      ok: true,
+      provider: 'ok',
+      degraded: true,
+    });
+    expect(slow.lookups).toBe(1);
+    expect(auth.health().providers[0]?.lastFailure).toMatchObject({
+      code: 'PROVIDER_TIMEOUT',
+      message: 'provider "slow" did not answer within 10 ms',
+    });
+  });
+});
+
+describe('memoryProvider seeds', () => {
+  it('refuses a password seed over 72 UTF-8 bytes instead of truncating it, naming the account', () => {
+    const seed = (password: string) => () =>
+      memoryProvider({
+        accounts: [
+          { identifier: 'a@x', password: 'ok', user: {} },
+          { identifier: 'b@x', password, user: {} },
+        ],
+      });
+    expect(seed('€'.repeat(25))).toThrow(ConfigError);
+    expect(seed('€'.repeat(25))).toThrow(/^accounts\.1\.password: is longer than 72 UTF-8 bytes/);
+    expect(seed('')).toThrow(/^accounts\.1\.password: must not be empty/);
+    expect(seed('€'.repeat(24))).not.toThrow();
+  });
+
+  it('hashes a 72-byte seed whole: one more byte is a different password', async () => {
+    const password = 'x'.repeat(72);
+    const auth = createResilientAuth({
+      providers: [
+        memoryProvider({
+          hashCost: 4,
+          accounts: [{ identifier: 'a@x', password, user: { id: 1 } }],
+        }),
+      ],
+      verifier: bcryptVerifier({ threads: 0 }),
+    });
+    await expect(auth.authenticate({ identifier: 'a@x', password })).resolves.toMatchObject({
+      ok: true,
+    });
+    await expect(
+      auth.authenticate({ identifier: 'a@x', password: 'x'.repeat(71) }),
+    ).resolves.toMatchObject({
       ok: false,
       reason: 'invalid_credentials',
     });
-    expect(slow.lookups).toBe(1);
+  });
+
+  it('refuses a hashCost bcrypt does not take', () => {
+    expect(() => memoryProvider({ hashCost: 3, accounts: [] })).toThrow(/^hashCost: /);
   });
 });
 
@@ -113,5 +163,100 @@ describe('close()', () => {
     await auth.close();
     await vi.waitFor(() => expect(osThreads()).toBe(baseline.threads));
     expect(timers()).toBeLessThanOrEqual(baseline.timers);
+  });
+});
+
+describe('close() with calls in flight', () => {
+  it('lets calls in flight finish, refuses new ones with CLOSED, then closes the providers', async () => {
+    const closed: string[] = [];
+    const primary = memoryProvider({ name: 'primary', accounts });
+    primary.delay(50);
+    const auth = createResilientAuth({
+      providers: [
+        {
+          ...primary,
+          findAccount: primary.findAccount,
+          close: async () => void closed.push('primary'),
+        },
+      ],
+      verifier: recordingVerifier(),
+    });
+    const inFlight = auth.authenticate({ identifier: 'ada@example.com', password: PASSWORD });
+    await vi.waitFor(() => expect(primary.lookups).toBe(1));
+    const closing = auth.close();
+    await expect(
+      auth.authenticate({ identifier: 'ada@example.com', password: PASSWORD }),
+    ).rejects.toMatchObject({
+      code: 'CLOSED',
+    });
+    expect(closed).toEqual([]);
+    await expect(inFlight).resolves.toMatchObject({ ok: true, provider: 'primary' });
+    await closing;
+    expect(closed).toEqual(['primary']);
+  });
+
+  it('does not wait longer than one deadline for a call that hangs', async () => {
+    vi.useFakeTimers();
+    try {
+      const closed: string[] = [];
+      const hanging = {
+        name: 'hanging',
+        findAccount: () => new Promise<never>(() => undefined),
+        close: async () => void closed.push('hanging'),
+      };
+      const verifier = recordingVerifier();
+      verifier.verify = () => new Promise<never>(() => undefined);
+      const auth = createResilientAuth({
+        providers: [
+          {
+            name: 'p',
+            findAccount: async () => ({ user: {}, passwordHash: fakeHash('x'), active: true }),
+          },
+          hanging,
+        ],
+        verifier,
+        deadlineMs: 1000,
+      });
+      void auth.authenticate({ identifier: 'a@x', password: 'x' });
+      await vi.advanceTimersByTimeAsync(0);
+      const closing = auth.close();
+      await vi.advanceTimersByTimeAsync(999);
+      expect(closed).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      await closing;
+      expect(closed).toEqual(['hanging']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("closes every other provider and the verifier when one provider's close() throws, and reports it", async () => {
+    const closed: string[] = [];
+    const logger = recordingLogger();
+    const verifier = recordingVerifier();
+    const auth = createResilientAuth({
+      providers: [
+        { name: 'a', findAccount: async () => null, close: async () => void closed.push('a') },
+        {
+          name: 'b',
+          findAccount: async () => null,
+          close: async () => {
+            throw new Error('pool end failed: postgres://app:s3cret@db/app');
+          },
+        },
+        { name: 'c', findAccount: async () => null, close: async () => void closed.push('c') },
+      ],
+      verifier: { ...verifier, close: async () => void closed.push('verifier') },
+      logger,
+    });
+    await expect(auth.close()).resolves.toBeUndefined();
+    expect(closed.sort()).toEqual(['a', 'c', 'verifier']);
+    expect(logger.lines).toEqual([
+      {
+        level: 'warn',
+        message: 'closing provider "b" failed',
+        meta: { error: 'pool end failed: postgres://app:***@db/app' },
+      },
+    ]);
   });
 });

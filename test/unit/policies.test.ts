@@ -87,6 +87,23 @@ describe('retry', () => {
     expect(fallback.lookups).toBe(1);
   });
 
+  it('does not retry once the failure opened the breaker: the real cause is reported, not CIRCUIT_OPEN', async () => {
+    const { auth, primary, of } = twoProviders({
+      policy: { breaker: { consecutiveFailures: 1 }, retry: { maxAttempts: 3, baseDelayMs: 0 } },
+    });
+    primary.fail(pgError('08006', 'connection failure'));
+    await expect(auth.authenticate(login)).resolves.toMatchObject({ provider: 'fallback' });
+    expect(primary.lookups).toBe(1);
+    expect(of('onProviderFailure')).toEqual([
+      expect.objectContaining({ provider: 'primary', code: '08006', attempt: 1, willRetry: false }),
+    ]);
+    expect(of('onFallback')).toEqual([
+      expect.objectContaining({
+        failures: [expect.objectContaining({ provider: 'primary', code: '08006', attempts: 1 })],
+      }),
+    ]);
+  });
+
   it('does not start a retry whose backoff would outlive the deadline', async () => {
     vi.useFakeTimers();
     const { auth, primary, fallback } = twoProviders({
@@ -136,6 +153,44 @@ describe('timeouts and the overall deadline', () => {
       ['primary', 'PROVIDER_TIMEOUT'],
       ['fallback', 'DEADLINE_EXCEEDED'],
     ]);
+  });
+
+  it('does not count an attempt the deadline cut against the provider: its breaker stays closed', async () => {
+    vi.useFakeTimers();
+    const { auth, primary, fallback } = twoProviders({
+      deadlineMs: 100,
+      policy: { timeoutMs: 1000, breaker: { consecutiveFailures: 1 } },
+    });
+    primary.delay(10_000);
+    for (let i = 0; i < 3; i++) {
+      const pending = unavailable(auth.authenticate(login));
+      await vi.advanceTimersByTimeAsync(100);
+      const error = await pending;
+      expect(error.failures.map((f) => [f.provider, f.code, f.skipped])).toEqual([
+        ['primary', 'DEADLINE_EXCEEDED', undefined],
+        ['fallback', 'DEADLINE_EXCEEDED', 'deadline_exceeded'],
+      ]);
+    }
+    expect(primary.lookups).toBe(3);
+    expect(fallback.lookups).toBe(0);
+    expect(auth.health().providers.map((p) => p.state)).toEqual(['closed', 'closed']);
+  });
+
+  it('counts a deadline cut during a half-open trial: the trial failed, the breaker opens again', async () => {
+    vi.useFakeTimers();
+    const { auth, primary, clock } = twoProviders({
+      deadlineMs: 100,
+      policy: { timeoutMs: 1000, breaker: { consecutiveFailures: 1 }, halfOpenAfterMs: 30_000 },
+    });
+    primary.fail(pgError('08006'), 1);
+    await auth.authenticate(login);
+    expect(auth.health().providers[0]?.state).toBe('open');
+    clock.advance(30_000);
+    primary.delay(10_000);
+    const pending = unavailable(auth.authenticate(login));
+    await vi.advanceTimersByTimeAsync(100);
+    await pending;
+    expect(auth.health().providers[0]?.state).toBe('open');
   });
 
   it('passes an AbortSignal that aborts when the attempt times out', async () => {
