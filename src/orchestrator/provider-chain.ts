@@ -54,33 +54,29 @@ export class ProviderChain<U> {
 
   async ask(identifier: string, context: RequestContext): Promise<Answer<U> | NoAnswer> {
     const deadline = new Deadline(this.deadlineMs);
-    try {
-      const failures: Failure[] = [];
-      let notFoundBy: string | undefined;
-      for (const slot of this.slots) {
-        const skipped = deadline.expired ? 'deadline_exceeded' : slot.skipReason();
-        if (skipped) {
-          failures.push(slot.skipped(skipped));
-          continue;
-        }
-        const lookup = await slot.lookup(identifier, deadline, context);
-        if (!lookup.ok) {
-          failures.push(lookup.failure);
-          continue;
-        }
-        if (lookup.account !== null || this.mode === 'failover') {
-          return { answered: true, account: lookup.account, provider: slot.name, failures };
-        }
-        notFoundBy = slot.name;
+    const failures: Failure[] = [];
+    let notFoundBy: string | undefined;
+    for (const slot of this.slots) {
+      const skipped = deadline.expired ? 'deadline_exceeded' : slot.skipReason();
+      if (skipped) {
+        failures.push(slot.skipped(skipped));
+        continue;
       }
-      // Federated: "not found" is an answer only if every store could be asked.
-      if (notFoundBy !== undefined && failures.length === 0) {
-        return { answered: true, account: null, provider: notFoundBy, failures };
+      const lookup = await slot.lookup(identifier, deadline, context);
+      if (!lookup.ok) {
+        failures.push(lookup.failure);
+        continue;
       }
-      return { answered: false, failures, message: this.#unavailable(failures, notFoundBy) };
-    } finally {
-      deadline.dispose();
+      if (lookup.account !== null || this.mode === 'failover') {
+        return { answered: true, account: lookup.account, provider: slot.name, failures };
+      }
+      notFoundBy = slot.name;
     }
+    // Federated: "not found" is an answer only if every store could be asked.
+    if (notFoundBy !== undefined && failures.length === 0) {
+      return { answered: true, account: null, provider: notFoundBy, failures };
+    }
+    return { answered: false, failures, message: this.#unavailable(failures, notFoundBy) };
   }
 
   #unavailable(failures: readonly Failure[], notFoundBy: string | undefined): string {

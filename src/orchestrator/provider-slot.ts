@@ -7,16 +7,13 @@ import {
   handleWhen,
   type IDisposable,
   SamplingBreaker,
-  TaskCancelledError,
-  type TimeoutPolicy,
-  TimeoutStrategy,
-  timeout,
 } from 'cockatiel';
 import { classify } from '../errors/classify.js';
 import { type Failure, ResilientAuthError, type SkipReason } from '../errors/errors.js';
 import type { EventSink } from '../hooks/dispatch.js';
 import type { CircuitStateName, ProviderFailureEvent, RequestContext } from '../hooks/events.js';
 import type { Account, AuthProvider, ProviderNotice } from '../providers/provider.js';
+import { withTimeout } from './attempt-timeout.js';
 import type { Clock } from './clock.js';
 import type { Deadline } from './deadline.js';
 import type { ResolvedPolicy } from './options.js';
@@ -50,9 +47,10 @@ const SKIPPED: Record<
 };
 
 /**
- * One provider with its policies: a circuit breaker and an aggressive timeout
- * (cockatiel), built once, run by an explicit attempt loop that retries
- * transient failures with backoff; plus what health needs to know about it.
+ * One provider with its policies: a circuit breaker (cockatiel, built once)
+ * around an aggressive timeout capped at the deadline, run by an explicit
+ * attempt loop that retries transient failures with backoff; plus what health
+ * needs to know about it.
  *
  * Half-open timing runs on the injected clock: cockatiel's own breaker is told
  * to allow a trial at once (`halfOpenAfter: 0`), and {@link skipReason} holds
@@ -67,7 +65,8 @@ export class ProviderSlot<U> {
   #breaker: CircuitBreakerPolicy;
   #isolation: IDisposable | undefined;
   #openedAtMs = 0;
-  readonly #timeout: TimeoutPolicy;
+  // While the state is unchanged, a skip is the same failure every time.
+  #lastSkip: Failure | undefined;
   readonly #notify: (notice: ProviderNotice) => void;
 
   constructor(
@@ -77,11 +76,6 @@ export class ProviderSlot<U> {
     private readonly events: EventSink,
   ) {
     this.name = provider.name;
-    // abortOnReturn would abort, and so allocate a DOMException, on every successful call.
-    this.#timeout = timeout(policy.timeoutMs, {
-      strategy: TimeoutStrategy.Aggressive,
-      abortOnReturn: false,
-    });
     this.#breaker = this.#newBreaker();
     this.#notify = (notice) =>
       events.emit('onSchemaDrift', () => ({ ...notice, provider: this.name }));
@@ -119,10 +113,12 @@ export class ProviderSlot<U> {
 
   /** The failure that stands for this provider not being called at all. */
   skipped(reason: SkipReason): Failure {
+    if (this.#lastSkip?.skipped === reason) return this.#lastSkip;
     const { code, why } = SKIPPED[reason];
     const last = this.#lastFailure?.code;
     const message = `provider "${this.name}" skipped: ${why}${last ? ` (last failure code ${last})` : ''}`;
-    return this.#failure(new ResilientAuthError(code, message), 0, 0, reason);
+    this.#lastSkip = this.#failure(new ResilientAuthError(code, message), 0, 0, reason);
+    return this.#lastSkip;
   }
 
   /** Holds the breaker open until {@link reset}. */
@@ -135,6 +131,7 @@ export class ProviderSlot<U> {
     const from = this.state;
     // The old breaker, with its isolation handle, is dropped whole.
     this.#isolation = undefined;
+    this.#lastSkip = undefined;
     this.#breaker = this.#newBreaker();
     if (from !== 'closed') this.#stateChanged(from, 'closed');
   }
@@ -173,36 +170,50 @@ export class ProviderSlot<U> {
     const check = this.provider.check;
     if (!check) return undefined;
     const started = performance.now();
+    const { timeoutMs } = this.policy;
     try {
-      await this.#timeout.execute(({ signal }) =>
-        check.call(this.provider, { signal, notify: this.#notify }),
+      await withTimeout(
+        timeoutMs,
+        this.#notify,
+        (ctx) => check.call(this.provider, ctx),
+        () => this.#timedOut(`provider "${this.name}" check did not answer within ${timeoutMs} ms`),
       );
       this.#lastSuccessAtMs = this.clock.now();
       return undefined;
     } catch (error) {
-      const failure = this.#failure(
-        this.#explainCancellation(error, undefined, 'check'),
-        1,
-        performance.now() - started,
-      );
+      const failure = this.#failure(error, 1, performance.now() - started);
       this.#record(failure);
       return failure;
     }
   }
 
-  /** One attempt: the provider's lookup under the breaker and the timeout, cut at the deadline. */
+  /**
+   * One attempt: the provider's lookup under the breaker and a timeout capped
+   * at the time left: PROVIDER_TIMEOUT when its own timeout cut it,
+   * DEADLINE_EXCEEDED when the call's deadline did.
+   */
   #attempt(identifier: string, deadline: Deadline): Promise<Account<U> | null> {
-    const deadlineSignal = deadline.signalBefore(this.policy.timeoutMs);
+    const { timeoutMs } = this.policy;
+    const remainingMs = deadline.remainingMs();
+    const cutByDeadline = remainingMs < timeoutMs;
     return this.#breaker.execute(() =>
-      this.#timeout
-        .execute(
-          ({ signal }) => this.provider.findAccount(identifier, { signal, notify: this.#notify }),
-          deadlineSignal,
-        )
-        .catch((error: unknown) => {
-          throw this.#explainCancellation(error, deadline);
-        }),
+      withTimeout(
+        cutByDeadline ? Math.max(1, Math.ceil(remainingMs)) : timeoutMs,
+        this.#notify,
+        (ctx) => this.provider.findAccount(identifier, ctx),
+        cutByDeadline
+          ? () =>
+              new ResilientAuthError(
+                'DEADLINE_EXCEEDED',
+                `provider "${this.name}" was cut off by the ${deadline.ms} ms deadline`,
+              )
+          : () => this.#timedOut(`provider "${this.name}" did not answer within ${timeoutMs} ms`),
+      ),
     );
+  }
+
+  #timedOut(message: string): ResilientAuthError {
+    return new ResilientAuthError('PROVIDER_TIMEOUT', message);
   }
 
   /** Retry only what may succeed soon, while the breaker is closed and the backoff fits in the deadline. */
@@ -230,33 +241,7 @@ export class ProviderSlot<U> {
   #record(failure: Failure): void {
     this.#lastFailure = failure;
     this.#lastFailureAtMs = this.clock.now();
-  }
-
-  /**
-   * A timeout as the library's own error: DEADLINE_EXCEEDED when the call's
-   * deadline cut the attempt, PROVIDER_TIMEOUT otherwise.
-   * (cockatiel 3.2's isTaskCancelledError() tests the wrong marker property,
-   * 'isBulkheadRejectedError', hence instanceof.)
-   */
-  #explainCancellation(
-    error: unknown,
-    deadline: Deadline | undefined,
-    what: 'lookup' | 'check' = 'lookup',
-  ): unknown {
-    if (!(error instanceof TaskCancelledError)) return error;
-    if (deadline?.passed) {
-      return new ResilientAuthError(
-        'DEADLINE_EXCEEDED',
-        `provider "${this.name}" was cut off by the ${deadline.ms} ms deadline`,
-        { cause: error },
-      );
-    }
-    const subject = what === 'check' ? `provider "${this.name}" check` : `provider "${this.name}"`;
-    return new ResilientAuthError(
-      'PROVIDER_TIMEOUT',
-      `${subject} did not answer within ${this.policy.timeoutMs} ms`,
-      { cause: error },
-    );
+    this.#lastSkip = undefined;
   }
 
   #stateChanged(from: CircuitStateName, to: CircuitStateName): void {

@@ -101,7 +101,8 @@ export function memoryProvider<U = AuthUser>(options: MemoryProviderOptions<U>):
   let delayMs = 0;
   let lookups = 0;
 
-  const fault = async (signal: AbortSignal): Promise<void> => {
+  // Takes the context, not its signal: the signal is built only if a delay needs it.
+  const fault = async (ctx: ProviderCallContext): Promise<void> => {
     if (hanging) await new Promise<never>(() => undefined);
     if (failure && failure.remaining > 0) {
       failure.remaining--;
@@ -109,7 +110,7 @@ export function memoryProvider<U = AuthUser>(options: MemoryProviderOptions<U>):
       if (failure.remaining === 0) failure = undefined;
       throw error;
     }
-    if (delayMs > 0) await sleep(delayMs, signal);
+    if (delayMs > 0) await sleep(delayMs, ctx.signal);
   };
 
   return {
@@ -117,12 +118,9 @@ export function memoryProvider<U = AuthUser>(options: MemoryProviderOptions<U>):
     get lookups() {
       return lookups;
     },
-    async findAccount(
-      identifier: string,
-      { signal }: ProviderCallContext,
-    ): Promise<Account<U> | null> {
+    async findAccount(identifier: string, ctx: ProviderCallContext): Promise<Account<U> | null> {
       lookups++;
-      await fault(signal);
+      await fault(ctx);
       const entry = accounts.get(key(identifier));
       if (!entry) return null;
       const { seed } = entry;
@@ -138,8 +136,8 @@ export function memoryProvider<U = AuthUser>(options: MemoryProviderOptions<U>):
         lockedUntil: seed.lockedUntil ?? null,
       };
     },
-    async check({ signal }: ProviderCallContext): Promise<void> {
-      await fault(signal);
+    async check(ctx: ProviderCallContext): Promise<void> {
+      await fault(ctx);
     },
     fail(error = simulatedOutage(), times = Number.POSITIVE_INFINITY) {
       failure = { error, remaining: times };

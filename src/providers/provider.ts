@@ -31,7 +31,11 @@ export interface ProviderNotice {
 
 /** Passed to every provider call. */
 export interface ProviderCallContext {
-  /** Aborted when the attempt times out or the overall deadline passes. */
+  /**
+   * Aborted when the attempt times out or the overall deadline passes. Built
+   * on first read (an AbortController costs microseconds): read it where you
+   * use it, not up front by destructuring, if you can.
+   */
   readonly signal: AbortSignal;
   /** Reports a {@link ProviderNotice} to the hooks. Absent when nobody listens. */
   readonly notify?: ((notice: ProviderNotice) => void) | undefined;
