@@ -12,8 +12,8 @@ export default defineConfig({
   shims: true,
   // Shared chunks: the root and `/testing` must share one copy of each error class.
   splitting: true,
-  // The worker is plain ESM loaded by file path, never bundled.
+  // The worker is plain CommonJS loaded by file path (piscina `require()`s it), never bundled.
   async onSuccess() {
-    await copyFile('src/password/bcrypt-worker.mjs', 'dist/bcrypt-worker.mjs');
+    await copyFile('src/password/bcrypt-worker.cjs', 'dist/bcrypt-worker.cjs');
   },
 });
