@@ -44,6 +44,7 @@ const KIND_BY_CODE: Readonly<Record<string, FailureKind>> = {
   '3D000': 'configuration',
   CONFIG_INVALID: 'configuration',
   AMBIGUOUS_ACCOUNT: 'configuration',
+  INVALID_ANSWER: 'configuration',
 };
 
 /**
@@ -132,6 +133,19 @@ export function failureHint(kind: FailureKind): string {
   return HINTS[kind];
 }
 
+/**
+ * Node reports a refused dual-stack connect as an AggregateError with an
+ * empty message: its inner errors name the addresses (`connect ECONNREFUSED
+ * 127.0.0.1:5432`), which is what an operator needs.
+ */
+function innerMessages(error: Error): string {
+  if (!(error instanceof AggregateError)) return '';
+  return error.errors
+    .map((inner: unknown) => (inner instanceof Error ? inner.message : ''))
+    .filter(Boolean)
+    .join('; ');
+}
+
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]*):[^@\s/]*@/gi;
 const KEY_VALUE_PASSWORD = /\b(password|passwd|pwd)\s*=\s*('[^']*'|"[^"]*"|\S+)/gi;
 
@@ -142,7 +156,7 @@ const KEY_VALUE_PASSWORD = /\b(password|passwd|pwd)\s*=\s*('[^']*'|"[^"]*"|\S+)/
 export function safeMessage(error: unknown): string {
   const raw =
     error instanceof Error
-      ? error.message || error.name
+      ? error.message || innerMessages(error) || error.name
       : typeof error === 'string'
         ? error
         : 'non-error value thrown';

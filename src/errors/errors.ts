@@ -1,3 +1,5 @@
+import { classify } from './classify.js';
+
 /**
  * Every code a {@link ResilientAuthError} can carry. Branch on `code` (or on the
  * `isXxxError` guards), never on message text.
@@ -12,6 +14,7 @@ export type ResilientAuthErrorCode =
   | 'VERIFIER_FAILED'
   | 'SCHEMA_MISMATCH'
   | 'AMBIGUOUS_ACCOUNT'
+  | 'INVALID_ANSWER'
   | 'CLOSED';
 
 /**
@@ -98,6 +101,27 @@ export interface Failure {
 
 /** The name {@link AuthUnavailableError.failures} entries have had since 0.1: the same {@link Failure}. */
 export type ProviderFailure = Failure;
+
+/**
+ * The one place an error becomes a {@link Failure}: classified once, frozen,
+ * with the raw `error` kept non-enumerable so that printing or serialising a
+ * failure (or an `AuthUnavailableError`) never shows its unredacted message.
+ */
+export function failureOf(
+  provider: string,
+  error: unknown,
+  spent: { readonly attempts: number; readonly durationMs: number; readonly skipped?: SkipReason },
+): Failure {
+  const failure = {
+    provider,
+    ...classify(error),
+    attempts: spent.attempts,
+    durationMs: spent.durationMs,
+    ...(spent.skipped && { skipped: spent.skipped }),
+  };
+  Object.defineProperty(failure, 'error', { value: error, enumerable: false });
+  return Object.freeze(failure as Failure);
+}
 
 /**
  * Thrown by `authenticate()` when it cannot decide: no provider could answer

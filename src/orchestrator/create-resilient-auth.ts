@@ -26,8 +26,11 @@ import { ServingState } from './serving-state.js';
 export interface ResilientAuth<U = AuthUser> {
   /**
    * Checks credentials. Resolves an {@link AuthResult} whenever it could decide
-   * (wrong password included); rejects with `AuthUnavailableError` only when no
-   * provider could answer within the deadline.
+   * (wrong password and invalid input included). Rejects only when it could
+   * not: with `AuthUnavailableError` when no provider could answer within the
+   * deadline or the password could not be checked (`password-verifier`,
+   * `VERIFIER_FAILED`), and with a `ResilientAuthError` of code `CLOSED` after
+   * {@link close}.
    */
   authenticate(credentials: Credentials): Promise<AuthResult<U>>;
   /** Synchronous snapshot: per-provider breaker state, last failure and success; overall status. */
@@ -40,15 +43,20 @@ export interface ResilientAuth<U = AuthUser> {
   reset(name: string): void;
   /**
    * Stops taking calls (`authenticate()` then rejects with code `CLOSED`),
-   * lets the calls in flight finish (for at most `deadlineMs`), then closes
-   * every provider and the verifier's threads. A provider whose `close()`
-   * fails is reported through the logger; the others are still closed.
-   * Idempotent.
+   * lets the calls in flight finish (their lookups end within `deadlineMs`;
+   * it waits at most `deadlineMs` plus 5 s for their password checks), then
+   * closes every provider and the verifier's threads. A provider whose
+   * `close()` fails is reported through the logger; the others are still
+   * closed. Idempotent.
    */
   close(): Promise<void>;
 }
 
 const NO_CONTEXT: RequestContext = Object.freeze({});
+
+// How long close() lets calls in flight verify their password after their
+// lookups, which the deadline bounds: a generous bound on a queued bcrypt check.
+const DRAIN_VERIFY_MS = 5000;
 
 /**
  * Creates the authenticator.
@@ -102,7 +110,7 @@ class Authenticator<U> implements ResilientAuth<U> {
       const started = performance.now();
       const input = this.#parse(credentials);
       if (!input.ok) {
-        this.#decision.rejected('invalid_input', { context: NO_CONTEXT, started });
+        this.#decision.rejected('invalid_input', { context: input.context ?? NO_CONTEXT, started });
         return { ok: false, reason: 'invalid_input', field: input.field };
       }
       const { identifier, password } = input.value;
@@ -178,7 +186,7 @@ class Authenticator<U> implements ResilientAuth<U> {
     );
   }
 
-  /** Waits for the calls in flight to finish, for at most one deadline. */
+  /** Waits for the calls in flight to finish: at most their deadline plus a verification's allowance. */
   async #drain(): Promise<void> {
     if (this.#inFlight === 0) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -187,7 +195,7 @@ class Authenticator<U> implements ResilientAuth<U> {
         this.#drained = resolve;
       }),
       new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, this.#chain.deadlineMs);
+        timer = setTimeout(resolve, this.#chain.deadlineMs + DRAIN_VERIFY_MS);
       }),
     ]);
     clearTimeout(timer);

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { safeMessage } from '../errors/classify.js';
-import { AuthUnavailableError, type Failure } from '../errors/errors.js';
+import { AuthUnavailableError, failureOf, ResilientAuthError } from '../errors/errors.js';
 import type { EventSink } from '../hooks/dispatch.js';
 import type { RejectionCause, RequestContext } from '../hooks/events.js';
 import type { PasswordVerifier } from '../password/verifier.js';
@@ -64,7 +64,7 @@ export class CredentialDecision<U> {
       throw this.#verifierFailed(error, attempt);
     }
     // A dummy or malformed hash never grants, whatever the verifier said.
-    if (account === null || cause !== undefined || !matches) {
+    if (account === null || cause !== undefined || matches !== true) {
       this.rejected(cause ?? 'wrong_password', attempt, provider, degraded);
       return { ok: false, reason: 'invalid_credentials' };
     }
@@ -114,23 +114,25 @@ export class CredentialDecision<U> {
 
   /** The lookup answered but the password could not be checked: that is "cannot decide" too. */
   #verifierFailed(error: unknown, attempt: Attempt): AuthUnavailableError {
-    const message = `password verification failed: ${safeMessage(error)}`;
-    const failure: Failure = {
-      provider: 'password-verifier',
-      code: 'VERIFIER_FAILED',
-      kind: 'other',
-      transient: false,
-      message,
+    const failed =
+      error instanceof ResilientAuthError && error.code === 'VERIFIER_FAILED'
+        ? error
+        : new ResilientAuthError(
+            'VERIFIER_FAILED',
+            `password verification failed: ${safeMessage(error)}`,
+            { cause: error },
+          );
+    const failure = failureOf('password-verifier', failed, {
       attempts: 1,
       durationMs: performance.now() - attempt.started,
-      error,
-    };
+    });
     this.events.emit('onUnavailable', () => ({
       failures: summaries([failure]),
       durationMs: failure.durationMs,
       context: attempt.context,
     }));
-    return new AuthUnavailableError(message, [failure], { cause: error });
+    // No cause: the raw error (which may quote the hash) stays in the failure, non-enumerable.
+    return new AuthUnavailableError(failure.message, [failure]);
   }
 
   /** Milliseconds until the lock lifts; a value that is not a valid date locks (fail closed). */

@@ -16,13 +16,21 @@ export const MAX_IDENTIFIER_LENGTH = 320;
 
 const CONTROL = /\p{Cc}/u;
 const contextField = z.string().max(2048).optional();
+const contextSchema = z.object({
+  ip: contextField,
+  userAgent: contextField,
+  requestId: contextField,
+});
 
 /** A parser of `authenticate()` input, built once per instance. */
-export type CredentialsParser = (
-  input: unknown,
-) =>
+export type CredentialsParser = (input: unknown) =>
   | { readonly ok: true; readonly value: Credentials }
-  | { readonly ok: false; readonly field: 'identifier' | 'password' | 'context' };
+  | {
+      readonly ok: false;
+      readonly field: 'identifier' | 'password' | 'context';
+      /** The context, when it was valid itself: audit keeps the IP of refused input too. */
+      readonly context: RequestContext | undefined;
+    };
 
 /** Builds the input check: identifier, password (`maxPasswordBytes` UTF-8 bytes at most), context. */
 export function credentialsParser(maxPasswordBytes: number | undefined): CredentialsParser {
@@ -38,17 +46,17 @@ export function credentialsParser(maxPasswordBytes: number | undefined): Credent
       .string()
       .min(1)
       .refine((s) => s.length <= limit && Buffer.byteLength(s, 'utf8') <= limit),
-    context: z
-      .object({ ip: contextField, userAgent: contextField, requestId: contextField })
-      .optional(),
+    context: contextSchema.optional(),
   });
   return (input) => {
     const parsed = schema.safeParse(input);
     if (parsed.success) return { ok: true, value: parsed.data };
     const field = parsed.error.issues[0]?.path[0];
+    const context = contextSchema.safeParse((input as { context?: unknown } | null)?.context);
     return {
       ok: false,
       field: field === 'password' || field === 'context' ? field : 'identifier',
+      context: context.success ? context.data : undefined,
     };
   };
 }

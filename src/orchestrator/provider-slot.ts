@@ -8,8 +8,7 @@ import {
   type IDisposable,
   SamplingBreaker,
 } from 'cockatiel';
-import { classify } from '../errors/classify.js';
-import { type Failure, ResilientAuthError, type SkipReason } from '../errors/errors.js';
+import { type Failure, failureOf, ResilientAuthError, type SkipReason } from '../errors/errors.js';
 import type { EventSink } from '../hooks/dispatch.js';
 import type { CircuitStateName, ProviderFailureEvent, RequestContext } from '../hooks/events.js';
 import type { Account, AuthProvider, ProviderNotice } from '../providers/provider.js';
@@ -24,7 +23,13 @@ export type Lookup<U> =
   | { readonly ok: false; readonly failure: Failure };
 
 // Below this much time left, a retry cannot do useful work: fail over instead.
+// Also the slack allowed when judging whether a provider had its full time.
 const MIN_USEFUL_ATTEMPT_MS = 5;
+
+// Deadline cuts of providers that started with less than their own time,
+// because earlier providers in the same call used it: they say little about
+// the provider, so its breaker does not count them (except a half-open trial).
+const INHERITED_CUTS = new WeakSet<object>();
 
 const STATE_NAMES: Record<CircuitState, CircuitStateName> = {
   [CircuitState.Closed]: 'closed',
@@ -117,7 +122,11 @@ export class ProviderSlot<U> {
     const { code, why } = SKIPPED[reason];
     const last = this.#lastFailure?.code;
     const message = `provider "${this.name}" skipped: ${why}${last ? ` (last failure code ${last})` : ''}`;
-    this.#lastSkip = this.#failure(new ResilientAuthError(code, message), 0, 0, reason);
+    this.#lastSkip = failureOf(this.name, new ResilientAuthError(code, message), {
+      attempts: 0,
+      durationMs: 0,
+      skipped: reason,
+    });
     return this.#lastSkip;
   }
 
@@ -143,16 +152,29 @@ export class ProviderSlot<U> {
     context: RequestContext,
   ): Promise<Lookup<U>> {
     const started = performance.now();
+    const { timeoutMs } = this.policy;
+    const inherited =
+      deadline.remainingMs() < Math.min(timeoutMs, deadline.ms) - MIN_USEFUL_ATTEMPT_MS;
+    let failure: Failure | undefined;
     for (let attempt = 1; ; attempt++) {
+      // During the backoff other calls may have opened the breaker: it decides again.
+      if (failure !== undefined && this.skipReason() !== undefined) {
+        this.#record(failure);
+        return { ok: false, failure };
+      }
       try {
-        const account = await this.#attempt(identifier, deadline);
+        const account = await this.#attempt(identifier, deadline, inherited);
         this.#lastSuccessAtMs = this.clock.now();
-        return { ok: true, account: account ?? null };
+        return { ok: true, account };
       } catch (error) {
-        const failure = this.#failure(error, attempt, performance.now() - started);
+        failure = failureOf(this.name, error, {
+          attempts: attempt,
+          durationMs: performance.now() - started,
+        });
         const delayMs = backoffMs(this.policy.retry, attempt);
         const willRetry = this.#mayRetry(failure, delayMs, deadline);
-        this.events.emit('onProviderFailure', () => attemptEvent(failure, willRetry, context));
+        const event = failure;
+        this.events.emit('onProviderFailure', () => attemptEvent(event, willRetry, context));
         if (!willRetry) {
           this.#record(failure);
           return { ok: false, failure };
@@ -176,12 +198,19 @@ export class ProviderSlot<U> {
         timeoutMs,
         this.#notify,
         (ctx) => check.call(this.provider, ctx),
-        () => this.#timedOut(`provider "${this.name}" check did not answer within ${timeoutMs} ms`),
+        () =>
+          new ResilientAuthError(
+            'PROVIDER_TIMEOUT',
+            `provider "${this.name}" check did not answer within ${timeoutMs} ms`,
+          ),
       );
       this.#lastSuccessAtMs = this.clock.now();
       return undefined;
     } catch (error) {
-      const failure = this.#failure(error, 1, performance.now() - started);
+      const failure = failureOf(this.name, error, {
+        attempts: 1,
+        durationMs: performance.now() - started,
+      });
       this.#record(failure);
       return failure;
     }
@@ -192,7 +221,7 @@ export class ProviderSlot<U> {
    * at the time left: PROVIDER_TIMEOUT when its own timeout cut it,
    * DEADLINE_EXCEEDED when the call's deadline did.
    */
-  #attempt(identifier: string, deadline: Deadline): Promise<Account<U> | null> {
+  #attempt(identifier: string, deadline: Deadline, inherited: boolean): Promise<Account<U> | null> {
     const { timeoutMs } = this.policy;
     const remainingMs = deadline.remainingMs();
     const cutByDeadline = remainingMs < timeoutMs;
@@ -200,20 +229,34 @@ export class ProviderSlot<U> {
       withTimeout(
         cutByDeadline ? Math.max(1, Math.ceil(remainingMs)) : timeoutMs,
         this.#notify,
-        (ctx) => this.provider.findAccount(identifier, ctx),
+        async (ctx) => this.#checked(await this.provider.findAccount(identifier, ctx)),
         cutByDeadline
-          ? () =>
+          ? () => this.#cutByDeadline(deadline, inherited)
+          : () =>
               new ResilientAuthError(
-                'DEADLINE_EXCEEDED',
-                `provider "${this.name}" was cut off by the ${deadline.ms} ms deadline`,
-              )
-          : () => this.#timedOut(`provider "${this.name}" did not answer within ${timeoutMs} ms`),
+                'PROVIDER_TIMEOUT',
+                `provider "${this.name}" did not answer within ${timeoutMs} ms`,
+              ),
       ),
     );
   }
 
-  #timedOut(message: string): ResilientAuthError {
-    return new ResilientAuthError('PROVIDER_TIMEOUT', message);
+  #cutByDeadline(deadline: Deadline, inherited: boolean): ResilientAuthError {
+    const error = new ResilientAuthError(
+      'DEADLINE_EXCEEDED',
+      `provider "${this.name}" was cut off by the ${deadline.ms} ms deadline${inherited ? ' (earlier providers had used part of it)' : ''}`,
+    );
+    if (inherited) INHERITED_CUTS.add(error);
+    return error;
+  }
+
+  /** Only an account or `null` is an answer; anything else (a lookup that forgot to return) could not decide. */
+  #checked(answer: Account<U> | null): Account<U> | null {
+    if (answer === null || (typeof answer === 'object' && answer !== undefined)) return answer;
+    throw new ResilientAuthError(
+      'INVALID_ANSWER',
+      `provider "${this.name}" answered ${answer === undefined ? 'undefined' : typeof answer}: findAccount must resolve an account, or null for "no such account"`,
+    );
   }
 
   /** Retry only what may succeed soon, while the breaker is closed and the backoff fits in the deadline. */
@@ -224,18 +267,6 @@ export class ProviderSlot<U> {
       this.#breaker.state === CircuitState.Closed &&
       deadline.remainingMs() > delayMs + MIN_USEFUL_ATTEMPT_MS
     );
-  }
-
-  /** The one place an error becomes a {@link Failure}: classified once. */
-  #failure(error: unknown, attempts: number, durationMs: number, skipped?: SkipReason): Failure {
-    return {
-      provider: this.name,
-      ...classify(error),
-      attempts,
-      durationMs,
-      ...(skipped && { skipped }),
-      error,
-    };
   }
 
   #record(failure: Failure): void {
@@ -251,13 +282,8 @@ export class ProviderSlot<U> {
   #newBreaker(): CircuitBreakerPolicy {
     const options = this.policy.breaker;
     const breaker = circuitBreaker(
-      // A call cut short by the overall deadline says little about this provider
-      // (earlier ones may have used the time), except during a half-open trial.
-      handleWhen(
-        (error) =>
-          !(error instanceof ResilientAuthError && error.code === 'DEADLINE_EXCEEDED') ||
-          breaker.state === CircuitState.HalfOpen,
-      ),
+      // Everything counts but a deadline cut whose time earlier providers used.
+      handleWhen((error) => !INHERITED_CUTS.has(error) || breaker.state === CircuitState.HalfOpen),
       {
         halfOpenAfter: 0,
         breaker:
@@ -290,7 +316,7 @@ function backoffMs(retry: ResolvedPolicy['retry'], attempt: number): number {
 }
 
 function attemptEvent(
-  { attempts, skipped: _skipped, error: _error, ...failure }: Failure,
+  { attempts, skipped: _skipped, ...failure }: Failure,
   willRetry: boolean,
   context: RequestContext,
 ): ProviderFailureEvent {

@@ -1,4 +1,6 @@
-const BCRYPT_HASH = /^\$2[abxy]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
+// $2x$ (PHP's marker for hashes made by the old, buggy crypt_blowfish) is not
+// something bcryptjs can check: such a hash is malformed here, denied and alerted.
+const BCRYPT_HASH = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
 
 // Any well-formed salt and digest will do: bcrypt's cost depends only on the
 // cost factor, and this digest matches no password.

@@ -59,6 +59,8 @@ export function bcryptVerifier(options: BcryptVerifierOptions = {}): PasswordVer
   let pool: Piscina | undefined;
   let poolBroken = threads === 0;
   let closing: Promise<void> | undefined;
+  // A pool given up on is still being destroyed; close() waits for it too.
+  let destroying: Promise<void> = Promise.resolve();
 
   const inThread = (password: string, hash: string) => bcrypt.compare(password, hash);
 
@@ -72,7 +74,7 @@ export function bcryptVerifier(options: BcryptVerifierOptions = {}): PasswordVer
     logger.error('bcrypt worker pool failed; verifying in-thread from now on', {
       error: safeMessage(error),
     });
-    failed?.destroy().catch(() => undefined);
+    if (failed) destroying = failed.destroy().catch(() => undefined);
   };
 
   const poolFor = (): Piscina => {
@@ -101,18 +103,31 @@ export function bcryptVerifier(options: BcryptVerifierOptions = {}): PasswordVer
       if (closing !== undefined) throw closedError();
       if (poolBroken) return inThread(password, hash);
       let running: Piscina | undefined;
+      let answer: WorkerAnswer;
       try {
         // Creating the pool can throw synchronously; this catches that too.
         running = poolFor();
-        return await running.run({ password, hash });
+        answer = await running.run({ password, hash });
       } catch (error) {
         // close() rejected it while queued or running: no in-thread retry after close.
         if (closing !== undefined) throw closedError(error);
         // Back-pressure, not breakage: the caller hears it and the pool stays.
-        if (isQueueFull(error)) throw error;
+        if (isQueueFull(error)) {
+          throw new ResilientAuthError(
+            'VERIFIER_FAILED',
+            `password verification queue is full (${maxQueue} waiting): raise threads or maxQueue, or throttle logins`,
+            { cause: error },
+          );
+        }
+        // The worker answers every task (see the file): a rejection is the pool's failure.
         giveUpOn(running, error);
         return inThread(password, hash);
       }
+      if (typeof answer === 'boolean') return answer;
+      throw new ResilientAuthError(
+        'VERIFIER_FAILED',
+        `bcrypt could not check the hash: ${answer.error}`,
+      );
     },
     close() {
       closing ??= (async () => {
@@ -120,12 +135,15 @@ export function bcryptVerifier(options: BcryptVerifierOptions = {}): PasswordVer
         pool = undefined;
         // destroy() rejects queued tasks, terminates threads even while they
         // are still starting, and resolves once every thread has exited.
-        await closed?.destroy();
+        await Promise.all([closed?.destroy(), destroying]);
       })();
       return closing;
     },
   };
 }
+
+/** What the worker answers: the verdict, or why bcryptjs could not check (a task error is not a pool error). */
+type WorkerAnswer = boolean | { readonly error: string };
 
 /** Piscina's "Task queue is at limit", or "No task queue available..." when `maxQueue` is 0. */
 function isQueueFull(error: unknown): boolean {

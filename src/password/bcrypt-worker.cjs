@@ -7,7 +7,16 @@
 // still loading it.
 const bcrypt = require('bcryptjs');
 
-/** @param {{ password: string, hash: string }} task */
+/**
+ * Answers every task, never throws: a hash bcryptjs cannot check is this
+ * login's problem, while a rejected task means the pool itself failed.
+ * @param {{ password: string, hash: string }} task
+ * @returns {boolean | { error: string }}
+ */
 module.exports = function verify({ password, hash }) {
-  return bcrypt.compareSync(password, hash);
+  try {
+    return bcrypt.compareSync(password, hash);
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
 };

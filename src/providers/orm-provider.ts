@@ -51,7 +51,7 @@ export function ormProvider<U = AuthUser>(options: OrmProviderOptions<U>): AuthP
 }
 
 /** The innermost error along `cause` that carries a SQLSTATE or errno `code`; the error itself otherwise. */
-export function driverError(error: unknown): unknown {
+function driverError(error: unknown): unknown {
   let found: unknown;
   let current: unknown = error;
   for (let depth = 0; depth < 5 && current instanceof Error; depth++) {

@@ -75,11 +75,14 @@ export interface PgProvider<U = AuthUser> extends AuthProvider<U> {
  * ```ts
  * const direct = pgProvider({ connectionString: process.env.AUTH_DATABASE_URL!, table: 'users' });
  * ```
+ *
+ * With `toUser`, the user type is what it returns; without it, `user` is the
+ * row as a plain record ({@link AuthUser}).
  */
-export function pgProvider(options: PgProviderOptions<AuthUser>): PgProvider<AuthUser>;
 export function pgProvider<U>(
   options: PgProviderOptions<U> & { readonly toUser: (row: UserRow) => U },
 ): PgProvider<U>;
+export function pgProvider(options: PgProviderOptions<AuthUser>): PgProvider<AuthUser>;
 export function pgProvider<U>(options: PgProviderOptions<U>): PgProvider<U> {
   const name = options.name ?? 'pg';
   const pg = loadPg();
@@ -146,8 +149,8 @@ export function pgProvider<U>(options: PgProviderOptions<U>): PgProvider<U> {
   };
   const provider = tableProvider(name, options, {
     introspector,
-    run: (plan, identifier, signal) =>
-      withClient(signal, async (client) => {
+    run: (plan, identifier, ctx) =>
+      withClient(ctx.signal, async (client) => {
         const query = { name: statementName(plan.text), text: plan.text, values: [identifier] };
         return (await client.query(query)).rows;
       }),
@@ -205,15 +208,17 @@ function connectionConfig(
       'is not a valid PostgreSQL connection string',
     );
   }
-  // Passed as separate fields so pg-pool keeps the password non-enumerable.
-  const { host, port, user, password, database, ssl } = parsed;
+  // Passed as separate fields, not as a connection string, so pg-pool keeps the
+  // password non-enumerable; every other parameter of the string is kept too
+  // (options=-c search_path=..., application_name, ...).
+  const fields = Object.fromEntries(
+    Object.entries(parsed).filter(
+      ([, value]) => value !== undefined && value !== null && value !== '',
+    ),
+  );
   return {
     ...options.pool,
-    ...(host ? { host } : {}),
-    ...(port ? { port: Number(port) } : {}),
-    ...(user ? { user } : {}),
-    ...(password ? { password } : {}),
-    ...(database ? { database } : {}),
-    ...(ssl !== undefined && ssl !== null ? { ssl } : {}),
+    ...fields,
+    ...(fields.port === undefined ? {} : { port: Number(fields.port) }),
   };
 }

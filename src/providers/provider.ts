@@ -37,7 +37,7 @@ export interface ProviderCallContext {
    * use it, not up front by destructuring, if you can.
    */
   readonly signal: AbortSignal;
-  /** Reports a {@link ProviderNotice} to the hooks. Absent when nobody listens. */
+  /** Reports a {@link ProviderNotice} to the hooks (free when nobody listens). Absent outside `authenticate()` and `check()`. */
   readonly notify?: ((notice: ProviderNotice) => void) | undefined;
 }
 

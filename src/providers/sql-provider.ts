@@ -27,11 +27,14 @@ export interface SqlProviderOptions<U = AuthUser> extends TableOptions<U> {
  *   toUser: (row) => ({ id: Number(row.id), email: String(row.email) }),
  * });
  * ```
+ *
+ * With `toUser`, the user type is what it returns; without it, `user` is the
+ * row as a plain record ({@link AuthUser}).
  */
-export function sqlProvider(options: SqlProviderOptions<AuthUser>): AuthProvider<AuthUser>;
 export function sqlProvider<U>(
   options: SqlProviderOptions<U> & { readonly toUser: (row: UserRow) => U },
 ): AuthProvider<U>;
+export function sqlProvider(options: SqlProviderOptions<AuthUser>): AuthProvider<AuthUser>;
 export function sqlProvider<U>(options: SqlProviderOptions<U>): AuthProvider<U> {
   const { executor } = options;
   return tableProvider(options.name ?? 'sql', options, {

@@ -42,11 +42,14 @@ export interface TableOptions<U = AuthUser> {
 export interface TableAccess {
   /** Reads information_schema. */
   readonly introspector: Queryable;
-  /** Runs the lookup statement; the pg provider prepares it, the SQL provider runs it as is. */
+  /**
+   * Runs the lookup statement; the pg provider prepares it, the SQL provider
+   * runs it as is. Reads `ctx.signal` only if it can use it (it is built on first read).
+   */
   readonly run: (
     plan: LookupPlan,
     identifier: string,
-    signal: AbortSignal,
+    ctx: ProviderCallContext,
   ) => Promise<readonly Row[]>;
 }
 
@@ -105,7 +108,7 @@ class TableLookup<U> {
     let plan = await this.#currentPlan(ctx);
     let rows: readonly Row[];
     try {
-      rows = await run(plan, identifier, ctx.signal);
+      rows = await run(plan, identifier, ctx);
     } catch (error) {
       const code = errorCode(error);
       if (code !== '42703' && code !== '42P01') throw error;
@@ -114,7 +117,7 @@ class TableLookup<U> {
       this.#plan = undefined;
       if (code === '42P01') throw error;
       plan = await this.#currentPlan(ctx);
-      rows = await run(plan, identifier, ctx.signal);
+      rows = await run(plan, identifier, ctx);
     }
     if (rows.length > 1) {
       throw new ResilientAuthError(

@@ -51,6 +51,35 @@ describe('pgProvider', () => {
     expect(provider.poolStats()).toEqual({ total: 0, idle: 0, waiting: 0 });
   });
 
+  it('keeps every parameter of the connection string: options=-c search_path=... picks the schema', async () => {
+    await db.pool.query('CREATE SCHEMA tenant_a');
+    await db.pool.query('CREATE TABLE tenant_a.users AS SELECT * FROM public.users');
+    await db.pool.query("UPDATE tenant_a.users SET email = 'ada@tenant-a.example' WHERE id = 1");
+    const url = new URL(db.url);
+    url.searchParams.set('options', '-c search_path=tenant_a');
+    url.searchParams.set('application_name', 'login-tenant-a');
+    const provider = pgProvider({
+      connectionString: url.toString(),
+      table: 'users',
+      toUser: toContractUser,
+    });
+    const signal = new AbortController().signal;
+    await expect(provider.findAccount('ada@tenant-a.example', { signal })).resolves.toMatchObject({
+      user: { id: 1, email: 'ada@tenant-a.example' },
+    });
+    const { rows } = await db.pool.query(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'login-tenant-a'",
+    );
+    expect(rows[0].n).toBe(1);
+    await provider.close();
+  });
+
+  it('refuses pool options it sets itself, naming the option to use', () => {
+    expect(() =>
+      pgProvider({ connectionString: db.url, table: 'users', pool: { max: 50 } }),
+    ).toThrow('pgProvider.pool.max: set by pgProvider: use poolSize');
+  });
+
   it('keeps the connection password out of what can be printed, and out of errors', async () => {
     const password = decodeURIComponent(new URL(db.url).password);
     const provider = pgProvider({ connectionString: db.url, table: 'users' });

@@ -1,3 +1,4 @@
+import { BrokenCircuitError } from 'cockatiel';
 import { describe, expect, it } from 'vitest';
 import { safeMessage } from '../../src/errors/classify.js';
 import {
@@ -49,6 +50,28 @@ describe('failure classification (shared by the retry policy and the SQL provide
     expect(errorCode(new SchemaMismatchError('users', undefined, 'x'))).toBe('42P01');
     expect(failureKind(new ResilientAuthError('PROVIDER_TIMEOUT', 'x'))).toBe('timeout');
     expect(errorCode('a string')).toBeUndefined();
+  });
+
+  it('names the addresses of a refused dual-stack connect, whose AggregateError has no message', () => {
+    const refused = new AggregateError(
+      [
+        pgError('ECONNREFUSED', 'connect ECONNREFUSED ::1:5432'),
+        pgError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432'),
+      ],
+      '',
+    );
+    expect(safeMessage(refused)).toBe(
+      'connect ECONNREFUSED ::1:5432; connect ECONNREFUSED 127.0.0.1:5432',
+    );
+  });
+
+  it('agrees with itself: an open breaker is code CIRCUIT_OPEN and kind circuit_open', () => {
+    const open = new BrokenCircuitError();
+    expect([errorCode(open), failureKind(open), isTransientError(open)]).toEqual([
+      'CIRCUIT_OPEN',
+      'circuit_open',
+      false,
+    ]);
   });
 
   it('redacts credentials from messages', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isAuthUnavailableError } from '../../src/index.js';
-import { FAKE_DUMMY, pgError } from '../support/fakes.js';
+import { createResilientAuth, isAuthUnavailableError } from '../../src/index.js';
+import { FAKE_DUMMY, pgError, recordingVerifier } from '../support/fakes.js';
 import { ADA, PASSWORD, twoProviders } from '../support/fixtures.js';
 
 describe('failover mode (the default)', () => {
@@ -103,5 +103,42 @@ describe('failover mode (the default)', () => {
       expect.objectContaining({ provider: 'password-verifier', code: 'VERIFIER_FAILED' }),
     ]);
     expect(of('onUnavailable')).toHaveLength(1);
+  });
+});
+
+describe('answers that are not answers', () => {
+  it('a lookup that resolves undefined could not decide: it fails over, and alone it is unavailable, never invalid_credentials', async () => {
+    const forgetful = { name: 'forgetful', findAccount: async () => undefined as unknown as null };
+    const { auth } = twoProviders({ providers: [forgetful] });
+    const error = await auth
+      .authenticate({ identifier: 'ada@example.com', password: PASSWORD })
+      .catch((e: unknown) => e);
+    expect(isAuthUnavailableError(error) && error.failures).toEqual([
+      expect.objectContaining({
+        provider: 'forgetful',
+        code: 'INVALID_ANSWER',
+        kind: 'configuration',
+        message:
+          'provider "forgetful" answered undefined: findAccount must resolve an account, or null for "no such account"',
+      }),
+    ]);
+
+    const { auth: chained, fallback } = twoProviders();
+    const withFallback = createResilientAuth({
+      providers: [forgetful, fallback],
+      verifier: recordingVerifier(),
+    });
+    await expect(
+      withFallback.authenticate({ identifier: 'ada@example.com', password: PASSWORD }),
+    ).resolves.toMatchObject({ ok: true, provider: 'fallback', degraded: true });
+    await chained.close();
+  });
+
+  it('grants only on a verifier answer of exactly true', async () => {
+    const { auth, verifier } = twoProviders();
+    verifier.verify = async () => 'yes' as unknown as boolean;
+    await expect(
+      auth.authenticate({ identifier: 'ada@example.com', password: PASSWORD }),
+    ).resolves.toEqual({ ok: false, reason: 'invalid_credentials' });
   });
 });

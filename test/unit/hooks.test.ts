@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
   type AttemptEvent,
@@ -134,15 +135,23 @@ describe('hooks', () => {
     await auth.authenticate({ identifier: 'ada@example.com', password: `${password}x` });
     await auth.authenticate({ identifier: 'eve@example.com', password });
     primary.fail(pgError('28P01', 'connect to postgres://app:S3cret-Pa55word!@db:5432/app failed'));
+    const errors: unknown[] = [];
     await auth.authenticate({ identifier: 'eve@example.com', password }).catch(() => undefined);
     // Unavailable: the failing store might hold this account.
-    await auth.authenticate({ identifier: 'nobody@example.com', password }).catch(() => undefined);
+    await auth
+      .authenticate({ identifier: 'nobody@example.com', password })
+      .catch((e: unknown) => errors.push(e));
     await auth.authenticate({ identifier: 'x', password: `${password}${'y'.repeat(80)}` });
     const everything = JSON.stringify({ events: recorded.events, log: logger.lines }, (_, v) =>
       v instanceof Error ? { message: v.message, cause: v.cause } : v,
     );
     expect(recorded.of('onUnavailable')).toHaveLength(1);
     expect(recorded.events.length).toBeGreaterThan(5);
+    // The error as a careless catch block would print or serialise it.
+    expect(errors).toHaveLength(1);
+    const printed = `${inspect(errors[0], { depth: 10 })}${JSON.stringify(errors[0])}`;
+    expect(printed).toContain('postgres://app:***@db');
+    expect(printed).not.toContain(password);
     expect(everything).not.toContain(password);
     expect(everything).not.toContain(passwordHash);
     expect(everything).not.toContain(passwordHash.slice(7));

@@ -73,6 +73,21 @@ describe('input limits (checked before any lookup)', () => {
     expect(of('onAttempt')[0]).not.toHaveProperty('identifier');
   });
 
+  it('keeps a valid context on refused input, so audit still has the IP', async () => {
+    const { auth, of } = twoProviders();
+    const context = { ip: '203.0.113.9', requestId: 'r-1' };
+    await auth.authenticate({ identifier: 'ada@example.com', password: 'x'.repeat(100), context });
+    await auth.authenticate({
+      identifier: '',
+      password: PASSWORD,
+      context: { ip: 'x'.repeat(3000) },
+    });
+    expect(of('onAttempt')).toEqual([
+      expect.objectContaining({ cause: 'invalid_input', context }),
+      expect.objectContaining({ cause: 'invalid_input', context: {} }),
+    ]);
+  });
+
   it('accepts exactly 72 UTF-8 bytes and exactly 320 characters', async () => {
     const { auth, verifier } = twoProviders();
     const identifier = `${'a'.repeat(MAX_IDENTIFIER_LENGTH - 12)}@example.com`;

@@ -1,7 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type AuthUnavailableError, isAuthUnavailableError } from '../../src/index.js';
-import { pgError } from '../support/fakes.js';
-import { PASSWORD, twoProviders } from '../support/fixtures.js';
+import {
+  type AuthUnavailableError,
+  createResilientAuth,
+  isAuthUnavailableError,
+  memoryProvider,
+} from '../../src/index.js';
+import { pgError, recordingVerifier } from '../support/fakes.js';
+import { accounts, PASSWORD, twoProviders } from '../support/fixtures.js';
 
 const login = { identifier: 'ada@example.com', password: PASSWORD };
 
@@ -104,6 +109,26 @@ describe('retry', () => {
     ]);
   });
 
+  it('asks the breaker again after the backoff: no retry once other calls opened it', async () => {
+    vi.useFakeTimers();
+    const { auth, primary } = twoProviders({
+      policy: {
+        breaker: { consecutiveFailures: 2 },
+        retry: { maxAttempts: 2, baseDelayMs: 100, maxDelayMs: 100 },
+        halfOpenAfterMs: 30_000,
+      },
+    });
+    primary.fail(pgError('08006'));
+    const first = auth.authenticate(login);
+    const second = auth.authenticate(login);
+    await vi.advanceTimersByTimeAsync(100);
+    await expect(first).resolves.toMatchObject({ provider: 'fallback' });
+    await expect(second).resolves.toMatchObject({ provider: 'fallback' });
+    // Both first attempts failed and opened the breaker; the retry after the backoff was not made.
+    expect(primary.lookups).toBe(2);
+    expect(auth.health().providers[0]?.state).toBe('open');
+  });
+
   it('does not start a retry whose backoff would outlive the deadline', async () => {
     vi.useFakeTimers();
     const { auth, primary, fallback } = twoProviders({
@@ -155,25 +180,59 @@ describe('timeouts and the overall deadline', () => {
     ]);
   });
 
-  it('does not count an attempt the deadline cut against the provider: its breaker stays closed', async () => {
+  it('counts a deadline cut against a provider that had the whole deadline: a hung primary opens its breaker', async () => {
     vi.useFakeTimers();
     const { auth, primary, fallback } = twoProviders({
       deadlineMs: 100,
       policy: { timeoutMs: 1000, breaker: { consecutiveFailures: 1 } },
     });
-    primary.delay(10_000);
+    primary.hang();
+    const pending = unavailable(auth.authenticate(login));
+    await vi.advanceTimersByTimeAsync(100);
+    expect((await pending).failures.map((f) => [f.provider, f.code, f.skipped])).toEqual([
+      ['primary', 'DEADLINE_EXCEEDED', undefined],
+      ['fallback', 'DEADLINE_EXCEEDED', 'deadline_exceeded'],
+    ]);
+    expect(auth.health().providers[0]?.state).toBe('open');
+    // With the hung primary skipped, the fallback gets the deadline and answers.
+    await expect(auth.authenticate(login)).resolves.toMatchObject({
+      ok: true,
+      provider: 'fallback',
+    });
+    expect(fallback.lookups).toBe(1);
+  });
+
+  it('does not count a deadline cut against a provider whose time earlier providers used', async () => {
+    vi.useFakeTimers();
+    const slowFailure = {
+      name: 'slow-failure',
+      findAccount: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 90));
+        throw pgError('42P01');
+      },
+    };
+    const fallback = memoryProvider({ name: 'fallback', accounts });
+    const auth = createResilientAuth({
+      providers: [slowFailure, fallback],
+      deadlineMs: 100,
+      policy: { timeoutMs: 1000, breaker: { consecutiveFailures: 1 } },
+      verifier: recordingVerifier(),
+    });
+    fallback.hang();
     for (let i = 0; i < 3; i++) {
       const pending = unavailable(auth.authenticate(login));
       await vi.advanceTimersByTimeAsync(100);
       const error = await pending;
-      expect(error.failures.map((f) => [f.provider, f.code, f.skipped])).toEqual([
-        ['primary', 'DEADLINE_EXCEEDED', undefined],
-        ['fallback', 'DEADLINE_EXCEEDED', 'deadline_exceeded'],
-      ]);
+      expect(error.failures[1]).toMatchObject({
+        provider: 'fallback',
+        code: 'DEADLINE_EXCEEDED',
+        message:
+          'provider "fallback" was cut off by the 100 ms deadline (earlier providers had used part of it)',
+      });
+      auth.reset('slow-failure');
     }
-    expect(primary.lookups).toBe(3);
-    expect(fallback.lookups).toBe(0);
-    expect(auth.health().providers.map((p) => p.state)).toEqual(['closed', 'closed']);
+    expect(fallback.lookups).toBe(3);
+    expect(auth.health().providers[1]?.state).toBe('closed');
   });
 
   it('counts a deadline cut during a half-open trial: the trial failed, the breaker opens again', async () => {
@@ -191,6 +250,23 @@ describe('timeouts and the overall deadline', () => {
     await vi.advanceTimersByTimeAsync(100);
     await pending;
     expect(auth.health().providers[0]?.state).toBe('open');
+  });
+
+  it('keeps the signal when a provider spreads its context, and aborts it on timeout', async () => {
+    vi.useFakeTimers();
+    const { auth, primary } = twoProviders({ policy: { timeoutMs: 100 } });
+    const seen: AbortSignal[] = [];
+    primary.findAccount = (_identifier, ctx) => {
+      const copy = { ...ctx };
+      seen.push(copy.signal);
+      return new Promise(() => undefined);
+    };
+    const pending = auth.authenticate(login);
+    await vi.advanceTimersByTimeAsync(100);
+    await expect(pending).resolves.toMatchObject({ provider: 'fallback' });
+    expect(seen[0]).toBeInstanceOf(AbortSignal);
+    expect(seen[0]?.aborted).toBe(true);
+    expect(seen[0]?.reason).toMatchObject({ code: 'PROVIDER_TIMEOUT' });
   });
 
   it('passes an AbortSignal that aborts when the attempt times out', async () => {

@@ -1,12 +1,20 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import {
+  type AuthProvider,
   type AuthResult,
   type AuthUnavailableError,
+  type AuthUser,
   createResilientAuth,
+  type Failure,
+  type FailureSummary,
   isAuthUnavailableError,
   memoryProvider,
+  type PgProvider,
   type ProviderFailure,
+  type ProviderFailureEvent,
+  pgProvider,
   type ResilientAuth,
+  sqlProvider,
 } from '../../src/index.js';
 
 interface AppUser {
@@ -52,5 +60,52 @@ describe('public types', () => {
     const auth = createResilientAuth({ providers: [memoryProvider({ accounts: [] })] });
     // @ts-expect-error identifier is required
     void auth.authenticate({ password: 'x' });
+  });
+});
+
+describe('public types of the failure model and the SQL providers', () => {
+  it('reveals retryAfterMs and field only on the reasons that carry them', () => {
+    const result = {} as AuthResult<AppUser>;
+    if (!result.ok && (result.reason === 'account_locked' || result.reason === 'rate_limited')) {
+      expectTypeOf(result.retryAfterMs).toEqualTypeOf<number>();
+    }
+    if (!result.ok && result.reason === 'invalid_input') {
+      expectTypeOf(result.field).toEqualTypeOf<'identifier' | 'password' | 'context'>();
+      // @ts-expect-error no retryAfterMs on invalid_input
+      void result.retryAfterMs;
+    }
+    if (!result.ok && result.reason === 'invalid_credentials') {
+      // @ts-expect-error no field on invalid_credentials
+      void result.field;
+    }
+  });
+
+  it('derives every failure shape from the one Failure record', () => {
+    expectTypeOf<ProviderFailure>().toEqualTypeOf<Failure>();
+    expectTypeOf<FailureSummary>().toEqualTypeOf<Omit<Failure, 'error'>>();
+    expectTypeOf<ProviderFailureEvent>().toHaveProperty('transient').toEqualTypeOf<boolean>();
+    expectTypeOf<ProviderFailureEvent>().not.toHaveProperty('error');
+  });
+
+  it('types the user of a SQL provider from toUser, and refuses an unchecked user type', () => {
+    const executor = { query: async () => ({ rows: [] }) };
+    const typed = sqlProvider({
+      executor,
+      table: 'users',
+      toUser: (row): AppUser => ({ id: String(row.id), role: 'member' }),
+    });
+    expectTypeOf(typed).toEqualTypeOf<AuthProvider<AppUser>>();
+    // An inferred object type is kept too, not widened to AuthUser.
+    const inferred = pgProvider({
+      connectionString: 'postgres://localhost/app',
+      table: 'users',
+      toUser: (row) => ({ id: Number(row.id), email: String(row.email) }),
+    });
+    expectTypeOf(inferred).toEqualTypeOf<PgProvider<{ id: number; email: string }>>();
+    expectTypeOf(sqlProvider({ executor, table: 'users' })).toEqualTypeOf<AuthProvider<AuthUser>>();
+    // @ts-expect-error a user type other than AuthUser needs toUser
+    sqlProvider<AppUser>({ executor, table: 'users' });
+    // @ts-expect-error the same for pgProvider
+    pgProvider<AppUser>({ connectionString: 'postgres://localhost/app', table: 'users' });
   });
 });

@@ -185,13 +185,31 @@ describe('a full queue', () => {
       if (outcome.status === 'fulfilled') expect(outcome.value).toBe(true);
       else
         expect(outcome.reason).toMatchObject({
-          message: expect.stringMatching(/queue is at limit/i),
+          code: 'VERIFIER_FAILED',
+          message:
+            'password verification queue is full (2 waiting): raise threads or maxQueue, or throttle logins',
         });
     }
     // Not in-thread, not marked broken: later verifications still run on the pool.
     await expect(verifier.verify(PASSWORD, hash)).resolves.toBe(true);
     await expect(verifier.verify('wrong', hash)).resolves.toBe(false);
     expect(compare).not.toHaveBeenCalled();
+    expect(logger.lines).toEqual([]);
+    await verifier.close?.();
+  });
+
+  it('a hash bcryptjs cannot check fails that one verification, not the pool', async () => {
+    const logger = recordingLogger();
+    const verifier = bcryptVerifier({ threads: 1, logger });
+    // $2x$ (old PHP crypt_blowfish) is refused as malformed before it reaches bcrypt...
+    const legacy = hash.replace('$2b$', '$2x$');
+    expect(verifier.isWellFormed(legacy)).toBe(false);
+    // ...and if one reaches the worker anyway, that task fails with a typed error.
+    await expect(verifier.verify(PASSWORD, legacy)).rejects.toMatchObject({
+      code: 'VERIFIER_FAILED',
+      message: expect.stringMatching(/^bcrypt could not check the hash: Invalid salt/),
+    });
+    await expect(verifier.verify(PASSWORD, hash)).resolves.toBe(true);
     expect(logger.lines).toEqual([]);
     await verifier.close?.();
   });
