@@ -11,5 +11,12 @@ export default defineConfig({
     outputFile: { json: '.tmp/vitest-report.json' },
     hookTimeout: 60_000,
     typecheck: { enabled: true, include: ['test/**/*.test-d.ts'] },
+    // npm run coverage
+    coverage: {
+      provider: 'v8',
+      include: ['src/**'],
+      reporter: ['text-summary', 'text', 'html'],
+      reportsDirectory: 'coverage',
+    },
   },
 });

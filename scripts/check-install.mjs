@@ -1,0 +1,71 @@
+// Installs the packed package into an empty project, as a user would, and
+// checks what the root entry costs: the install size without the optional
+// peer pg, that the memory provider works without pg (ESM and CommonJS), that
+// pgProvider says clearly what is missing, and that it works once pg is added.
+// Run after `npm run build`; part of `npm run check:package`.
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const npm = (args, cwd) =>
+  execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd,
+    encoding: 'utf8',
+  });
+
+async function du(dir) {
+  let bytes = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) bytes += await du(path);
+    else if (entry.isFile()) bytes += (await stat(path)).size;
+  }
+  return bytes;
+}
+
+const node = (cwd, file, source) => {
+  execFileSync('node', ['-e', source, file], { cwd, stdio: 'inherit' });
+};
+
+const project = await mkdtemp(join(tmpdir(), 'resilient-auth-install-'));
+try {
+  const tarball = npm(['pack', '--pack-destination', project], root).trim().split('\n').at(-1);
+  await writeFile(join(project, 'package.json'), '{ "name": "app", "private": true }\n');
+  npm(['install', join(project, tarball)], project);
+  const modules = join(project, 'node_modules');
+  const packages = (await readdir(modules)).filter((name) => !name.startsWith('.'));
+  if (packages.includes('pg')) throw new Error('pg was installed, but it is an optional peer');
+  const size = await du(modules);
+  console.log(
+    `install size of resilient-auth without pg: ${(size / 1024 / 1024).toFixed(1)} MiB in node_modules (${packages.join(', ')})`,
+  );
+
+  const login = `
+    const pw = 'correct horse';
+    const { createResilientAuth, memoryProvider, hashPassword, pgProvider } = lib;
+    (async () => {
+      const auth = createResilientAuth({ providers: [memoryProvider({ accounts: [
+        { identifier: 'ada@example.com', passwordHash: await hashPassword(pw, 4), user: { id: 1 } }] })] });
+      const result = await auth.authenticate({ identifier: 'ada@example.com', password: pw });
+      await auth.close();
+      if (!result.ok) throw new Error('login failed without pg');
+      let refused;
+      try { pgProvider({ connectionString: 'postgres://app:pw@localhost/app', table: 'users' }); }
+      catch (error) { refused = error; }
+      if (process.argv[1] === 'with-pg') {
+        if (refused) throw refused;
+      } else if (refused?.code !== 'CONFIG_INVALID' || !/npm install pg/.test(refused.message)) {
+        throw new Error('pgProvider without pg: expected a ConfigError naming pg, got ' + refused);
+      }
+      console.log('  ' + process.argv[1] + ': login ok; pgProvider ' + (refused ? 'says: ' + refused.message : 'built'));
+    })().catch((error) => { console.error(error); process.exit(1); });`;
+  node(project, 'esm without pg', `import('resilient-auth').then((lib) => {${login}})`);
+  node(project, 'cjs without pg', `const lib = require('resilient-auth');${login}`);
+  npm(['install', 'pg@^8.11.0'], project);
+  node(project, 'with-pg', `import('resilient-auth').then((lib) => {${login}})`);
+} finally {
+  await rm(project, { recursive: true, force: true });
+}
