@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { safeMessage } from '../errors/classify.js';
 import { AuthUnavailableError, ResilientAuthError } from '../errors/errors.js';
 import { HookDispatcher } from '../hooks/dispatch.js';

@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { safeMessage } from '../errors/classify.js';
 import { AuthUnavailableError, failureOf, ResilientAuthError } from '../errors/errors.js';
 import type { EventSink } from '../hooks/dispatch.js';

@@ -112,10 +112,10 @@ class TableLookup<U> {
     } catch (error) {
       const code = errorCode(error);
       if (code !== '42703' && code !== '42P01') throw error;
-      // The table changed under us: read it again. A column that vanished may
-      // be optional, so one more try with the new plan can still answer.
+      // The table changed under us: read it again. A vanished table or required
+      // column then fails with a SchemaMismatchError naming it; a vanished
+      // optional column is left out, and one more try can still answer.
       this.#plan = undefined;
-      if (code === '42P01') throw error;
       plan = await this.#currentPlan(ctx);
       rows = await run(plan, identifier, ctx);
     }

@@ -143,6 +143,8 @@ describe('a missing table (42P01)', () => {
     ]);
     expect(auth.health().providers[0]?.lastFailure).toMatchObject({
       code: '42P01',
+      message:
+        'table users does not exist (or this role cannot see it): create it (see applyReferenceSchema) or point "table" at the right one',
       hint: expect.stringContaining('run the migration'),
     });
 

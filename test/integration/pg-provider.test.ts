@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type AuthUnavailableError,
   bcryptVerifier,
@@ -74,10 +74,40 @@ describe('pgProvider', () => {
     await provider.close();
   });
 
-  it('refuses pool options it sets itself, naming the option to use', () => {
+  it.each([
+    ['max', 'poolSize'],
+    ['connectionTimeoutMillis', 'connectTimeoutMs'],
+    ['statement_timeout', 'statementTimeoutMs'],
+    ['query_timeout', 'statementTimeoutMs'],
+    ['connectionString', 'connectionString'],
+  ])('refuses the pool option %s, which it sets itself, naming %s', (option, own) => {
     expect(() =>
-      pgProvider({ connectionString: db.url, table: 'users', pool: { max: 50 } }),
-    ).toThrow('pgProvider.pool.max: set by pgProvider: use poolSize');
+      pgProvider({ connectionString: db.url, table: 'users', pool: { [option]: 50 } }),
+    ).toThrow(`pgProvider.pool.${option}: set by pgProvider: use ${own}`);
+  });
+
+  it('says what it needs when given neither a connection string nor pool options', () => {
+    expect(() => pgProvider({ table: 'users' })).toThrow(
+      'pgProvider: give connectionString or pool options',
+    );
+  });
+
+  it('names itself to the server, and hands idle-connection errors to onIdleError', async () => {
+    const idleErrors: Error[] = [];
+    const provider = pgProvider({
+      connectionString: db.url,
+      table: 'users',
+      onIdleError: (error) => idleErrors.push(error),
+    });
+    await provider.findAccount('ada@example.com', { signal: new AbortController().signal });
+    const { rows } = await db.pool.query(
+      "SELECT pid FROM pg_stat_activity WHERE application_name = 'resilient-auth' AND datname = current_database()",
+    );
+    expect(rows).toHaveLength(1);
+    await db.pool.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+    await vi.waitFor(() => expect(idleErrors).toHaveLength(1));
+    expect(idleErrors[0]?.message).toMatch(/terminating connection/);
+    await provider.close();
   });
 
   it('keeps the connection password out of what can be printed, and out of errors', async () => {
@@ -95,7 +125,9 @@ describe('pgProvider', () => {
       error = e;
     }
     expect(isConfigError(error)).toBe(true);
-    expect(String((error as Error).message)).not.toContain('s3cr3t');
+    expect((error as Error).message).toBe(
+      'pgProvider.connectionString: is not a valid PostgreSQL connection string',
+    );
   });
 
   it('sets statement_timeout: a query the server keeps busy is cancelled (57014), reported as a timeout, not retried', async () => {

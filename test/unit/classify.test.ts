@@ -2,7 +2,10 @@ import { BrokenCircuitError } from 'cockatiel';
 import { describe, expect, it } from 'vitest';
 import { safeMessage } from '../../src/errors/classify.js';
 import {
+  AuthUnavailableError,
+  ConfigError,
   errorCode,
+  failureHint,
   failureKind,
   isTransientError,
   ResilientAuthError,
@@ -82,5 +85,117 @@ describe('failure classification (shared by the retry policy and the SQL provide
       'bad password=*** for user',
     );
     expect(safeMessage('host=db password=hunter2 user=app')).toBe('host=db password=*** user=app');
+  });
+});
+
+describe('classification, case by case', () => {
+  it.each(['EPIPE', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'])(
+    '%s is a transient connection failure',
+    (code) => {
+      expect([failureKind(pgError(code)), isTransientError(pgError(code))]).toEqual([
+        'connection',
+        true,
+      ]);
+    },
+  );
+
+  it.each([
+    ['DEADLINE_EXCEEDED', 'timeout'],
+    ['PROVIDER_TIMEOUT', 'timeout'],
+    ['CONFIG_INVALID', 'configuration'],
+    ['AMBIGUOUS_ACCOUNT', 'configuration'],
+    ['INVALID_ANSWER', 'configuration'],
+    ['CLOSED', 'other'],
+    ['0800', 'other'],
+  ] as const)('library code %s is kind %s', (code, kind) => {
+    expect(failureKind(pgError(code))).toBe(kind);
+  });
+
+  it("reads pg's client-side query timeout by its message", () => {
+    expect(failureKind(new Error('Query read timeout'))).toBe('timeout');
+    expect(failureKind(new Error('Query read timeout exceeded'))).toBe('other');
+  });
+
+  it('classifies what is not an Error without throwing', () => {
+    for (const thrown of [null, undefined, 42, 'relation missing', Symbol('x')]) {
+      expect(failureKind(thrown)).toBe('other');
+      expect(errorCode(thrown)).toBeUndefined();
+    }
+    expect(safeMessage(42)).toBe('non-error value thrown');
+    expect(safeMessage('relation missing')).toBe('relation missing');
+  });
+
+  it('skips empty codes and keeps looking: sqlState, then code, then inner errors, then cause', () => {
+    expect(errorCode(Object.assign(new Error('x'), { sqlState: '', code: '42703' }))).toBe('42703');
+    expect(errorCode(Object.assign(new Error('x'), { code: '', cause: pgError('08006') }))).toBe(
+      '08006',
+    );
+    expect(errorCode(new AggregateError([new Error('no code'), pgError('ECONNRESET')], ''))).toBe(
+      'ECONNRESET',
+    );
+    const loop = new Error('caused by itself');
+    (loop as { cause?: unknown }).cause = loop;
+    expect(errorCode(loop)).toBeUndefined();
+    expect(errorCode(Object.assign(new Error('x'), { sqlState: 7, code: 7 }))).toBeUndefined();
+  });
+
+  it('names inner messages of an AggregateError, skipping what is not an Error', () => {
+    expect(
+      safeMessage(
+        new AggregateError(['not an error', pgError('E', 'connect ECONNREFUSED ::1:5432')], ''),
+      ),
+    ).toBe('connect ECONNREFUSED ::1:5432');
+    expect(safeMessage(Object.assign(new Error(''), { name: 'Boom' }))).toBe('Boom');
+  });
+
+  it('gives every kind its own hint', () => {
+    expect(
+      Object.fromEntries(
+        (
+          [
+            'connection',
+            'pool_exhausted',
+            'timeout',
+            'schema',
+            'authentication',
+            'read_only',
+            'configuration',
+            'circuit_open',
+            'other',
+          ] as const
+        ).map((kind) => [kind, failureHint(kind)]),
+      ),
+    ).toEqual({
+      connection: 'check that the database is up and reachable from this host',
+      pool_exhausted:
+        'every pooled connection is busy: find what holds them, or raise the pool size',
+      timeout: 'the path is slow or hung: check the database load and the network',
+      schema:
+        'the table or a column is missing: run the migration, or fix the table/columns mapping',
+      authentication: "the database refused the app's credentials: check the user and password",
+      read_only: 'connected to a read-only standby: point the provider at the primary',
+      configuration: 'check the provider options and the data (database name, unique identifier)',
+      circuit_open: 'skipped while its breaker is open; see its last failure in health()',
+      other: 'see the error and its cause',
+    });
+  });
+
+  it.each([
+    ['password = hunter2 user=app', 'password=*** user=app'],
+    ["password='two words' user=app", 'password=*** user=app'],
+    ['pwd="two words" host=db', 'pwd=*** host=db'],
+    ['passwd=  spaced', 'passwd=***'],
+  ])('redacts %j', (raw, redacted) => {
+    expect(safeMessage(new Error(raw))).toBe(redacted);
+  });
+
+  it('names each error class so logs and stack traces say what it is', () => {
+    expect(new ResilientAuthError('CLOSED', 'x').name).toBe('ResilientAuthError');
+    expect(new AuthUnavailableError('x', []).name).toBe('AuthUnavailableError');
+    expect(new ConfigError('mode', 'x').name).toBe('ConfigError');
+    expect(new SchemaMismatchError('users', undefined, 'x')).toMatchObject({
+      name: 'SchemaMismatchError',
+      code: 'SCHEMA_MISMATCH',
+    });
   });
 });

@@ -111,7 +111,7 @@ describe('retry', () => {
 
   it('asks the breaker again after the backoff: no retry once other calls opened it', async () => {
     vi.useFakeTimers();
-    const { auth, primary } = twoProviders({
+    const { auth, primary, of } = twoProviders({
       policy: {
         breaker: { consecutiveFailures: 2 },
         retry: { maxAttempts: 2, baseDelayMs: 100, maxDelayMs: 100 },
@@ -120,13 +120,20 @@ describe('retry', () => {
     });
     primary.fail(pgError('08006'));
     const first = auth.authenticate(login);
-    const second = auth.authenticate(login);
+    // The first call fails once and backs off (50 to 100 ms)...
+    await vi.advanceTimersByTimeAsync(1);
+    expect(of('onProviderFailure')).toEqual([expect.objectContaining({ willRetry: true })]);
+    // ...while a second call's failure opens the breaker.
+    await expect(auth.authenticate(login)).resolves.toMatchObject({ provider: 'fallback' });
+    expect(auth.health().providers[0]?.state).toBe('open');
     await vi.advanceTimersByTimeAsync(100);
     await expect(first).resolves.toMatchObject({ provider: 'fallback' });
-    await expect(second).resolves.toMatchObject({ provider: 'fallback' });
-    // Both first attempts failed and opened the breaker; the retry after the backoff was not made.
+    // The retry after the backoff was not made, and no half-open trial started.
     expect(primary.lookups).toBe(2);
     expect(auth.health().providers[0]?.state).toBe('open');
+    expect(of('onFallback')[1]).toMatchObject({
+      failures: [expect.objectContaining({ provider: 'primary', code: '08006', attempts: 1 })],
+    });
   });
 
   it('does not start a retry whose backoff would outlive the deadline', async () => {

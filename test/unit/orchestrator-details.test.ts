@@ -1,0 +1,658 @@
+/**
+ * The details that operators, hooks and integrations read: exact messages,
+ * durations, event fields, and the boundaries of the retry and breaker rules.
+ * Most of these tests were written against mutants that `npm run mutation`
+ * showed surviving.
+ *
+ * Mutants of src/orchestrator that survive on purpose, each checked by hand:
+ *
+ * - options.ts, the three `true satisfies SameKeys<...>` lines: type-level
+ *   checks (`false` fails `tsc`, which CI runs); nothing happens at run time.
+ * - options.ts, mutants inside the schemas built when the module loads
+ *   (inPlace, functions, the provider, hook-set, verifier, clock and logger
+ *   schemas, PROVIDER_NAME): Stryker 9.6's vitest runner activates mutants
+ *   per test but does not rebuild module-level values, so these report as
+ *   survived; applied by hand, each fails the configuration tests in
+ *   lifecycle.test.ts, hooks.test.ts and this file.
+ * - attempt-timeout.ts:26 `controller === undefined` -> `true`: the signal
+ *   would be rebuilt on every read. Killed below ("the same signal...").
+ * - create-resilient-auth.ts:96 `{ logger }` -> `{}` (no coverage): the
+ *   default verifier's logger only speaks when worker threads cannot start;
+ *   password.test.ts checks that path on bcryptVerifier itself.
+ * - credential-decision.ts:67 `account === null` -> `false`: a null account
+ *   always has the cause `unknown_identifier`, so the next clause denies.
+ * - credential-decision.ts:140 `lockedUntil === null` -> `false`:
+ *   `new Date(null)` is the epoch, which is not in the future: not locked.
+ * - credentials.ts:48 `s.length <= limit` -> `true`: a fast path before the
+ *   exact UTF-8 count, which refuses the same inputs; `'utf8'` -> `''`:
+ *   Buffer.byteLength's default encoding is UTF-8.
+ * - credentials.ts:54 `issues[0]?.path` -> `issues[0].path`: a failed parse
+ *   always has an issue.
+ * - provider-chain.ts:76 `notFoundBy !== undefined` -> `true`: with no
+ *   failure, the loop only ends after a federated "not found".
+ * - provider-slot.ts:157 and :227, `<` -> `<=`: equality of two
+ *   floating-point times (performance.now() sums) never occurs at run time;
+ *   under fake timers it does, and either side of it is a correct answer.
+ * - provider-slot.ts:161 `failure !== undefined` -> `true`: before the first
+ *   attempt, the chain has just checked skipReason() with no await between.
+ * - provider-slot.ts:193 `!check` -> `false`: check() never probes a
+ *   provider without check().
+ * - provider-slot.ts:210 the probe failure's `{ attempts, durationMs }`:
+ *   health and check() show a probe failure's message, code and kind, not
+ *   these (check() times the probe itself).
+ * - provider-slot.ts:295 `minimumRps === undefined` -> `false`: cockatiel's
+ *   SamplingBreaker treats `minimumRps: undefined` as absent.
+ * - provider-slot.ts:302 `next === current` -> `false` and :303 `state ===
+ *   Open` -> `true`: cockatiel emits a state only when it changes, and
+ *   `openedAtMs` is read only while the breaker is open.
+ * - serving-state.ts:29 `'degraded'` -> `''`: the label is only compared
+ *   with itself; any distinct value behaves the same.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  type AuthProvider,
+  createResilientAuth,
+  isAuthUnavailableError,
+  isConfigError,
+  memoryProvider,
+  ResilientAuthError,
+} from '../../src/index.js';
+import { manualClock } from '../../src/testing/index.js';
+import { fakeHash, pgError, recordingLogger, recordingVerifier } from '../support/fakes.js';
+import { ADA, accounts, PASSWORD, recordingHooks, twoProviders } from '../support/fixtures.js';
+
+const login = { identifier: 'ada@example.com', password: PASSWORD };
+
+// The console guard's afterEach restores spies (Math.random below).
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error: unknown) => error,
+  );
+}
+
+describe('what operators read: messages', () => {
+  it('says why each skipped provider was not called', async () => {
+    const { auth, primary, fallback, clock } = twoProviders({
+      policy: {
+        breaker: { consecutiveFailures: 1 },
+        retry: { maxAttempts: 1 },
+        halfOpenAfterMs: 1000,
+      },
+    });
+    auth.isolate('fallback');
+    primary.fail(pgError('08006'));
+    await rejection(auth.authenticate(login));
+    const open = await rejection(auth.authenticate(login));
+    expect(
+      isAuthUnavailableError(open) && open.failures.map((f) => [f.skipped, f.code, f.message]),
+    ).toEqual([
+      [
+        'circuit_open',
+        'CIRCUIT_OPEN',
+        'provider "primary" skipped: circuit breaker open (last failure code 08006)',
+      ],
+      ['isolated', 'CIRCUIT_OPEN', 'provider "fallback" skipped: isolated by an operator'],
+    ]);
+
+    // While the half-open trial is in flight, others skip the provider.
+    clock.advance(1000);
+    primary.recover();
+    primary.hang();
+    void auth.authenticate(login).catch(() => undefined);
+    await vi.waitFor(() => expect(auth.health().providers[0]?.state).toBe('half-open'));
+    const trial = await rejection(auth.authenticate(login));
+    expect(isAuthUnavailableError(trial) && trial.failures[0]).toMatchObject({
+      skipped: 'half_open_trial_in_flight',
+      code: 'CIRCUIT_OPEN',
+      kind: 'circuit_open',
+      message:
+        'provider "primary" skipped: circuit breaker half-open, its trial call in flight (last failure code 08006)',
+    });
+    expect(fallback.lookups).toBe(0);
+  });
+
+  it('says when the deadline passed before a provider could be asked', async () => {
+    vi.useFakeTimers();
+    const { auth, primary } = twoProviders({ deadlineMs: 100, policy: { timeoutMs: 100 } });
+    primary.hang();
+    const pending = rejection(auth.authenticate(login));
+    await vi.advanceTimersByTimeAsync(100);
+    const error = await pending;
+    expect(isAuthUnavailableError(error) && error.failures.map((f) => f.message)).toEqual([
+      'provider "primary" did not answer within 100 ms',
+      'provider "fallback" skipped: deadline passed before it could be asked',
+    ]);
+    expect(isAuthUnavailableError(error) && error.message).toBe(
+      'no provider could answer (primary: PROVIDER_TIMEOUT provider "primary" did not answer within 100 ms -> the path is slow or hung: check the database load and the network; fallback: DEADLINE_EXCEEDED provider "fallback" skipped: deadline passed before it could be asked -> the path is slow or hung: check the database load and the network)',
+    );
+  });
+
+  it('names the cut of a provider that had the whole deadline without blaming earlier ones', async () => {
+    vi.useFakeTimers();
+    const { auth, primary } = twoProviders({ deadlineMs: 100, policy: { timeoutMs: 1000 } });
+    primary.hang();
+    const pending = rejection(auth.authenticate(login));
+    await vi.advanceTimersByTimeAsync(100);
+    const error = await pending;
+    expect(isAuthUnavailableError(error) && error.failures[0]?.message).toBe(
+      'provider "primary" was cut off by the 100 ms deadline',
+    );
+  });
+
+  it('leads a federated outage with "no provider could answer" when no store answered at all', async () => {
+    const { auth, primary, fallback } = twoProviders({ mode: 'federated' });
+    primary.fail(pgError('08006', 'connection failure'));
+    fallback.fail(pgError('08006', 'connection failure'));
+    const error = await rejection(auth.authenticate(login));
+    expect(isAuthUnavailableError(error) && error.message).toMatch(
+      /^no provider could answer \(primary: 08006 /,
+    );
+  });
+
+  it('a failure without a code says "error" in the message and has no code in health()', async () => {
+    const { auth, primary, fallback } = twoProviders({ policy: { retry: { maxAttempts: 1 } } });
+    primary.fail(new Error('socket hang up'));
+    fallback.fail(new Error('socket hang up'));
+    const error = await rejection(auth.authenticate(login));
+    expect(isAuthUnavailableError(error) && error.message).toContain(
+      'primary: error socket hang up ->',
+    );
+    expect(auth.health().providers[0]?.lastFailure).toStrictEqual({
+      message: 'socket hang up',
+      kind: 'other',
+      hint: 'see the error and its cause',
+      at: expect.any(Date),
+    });
+  });
+
+  it('names the check that timed out', async () => {
+    const { auth, primary } = twoProviders({ policy: { timeoutMs: 20 } });
+    primary.hang();
+    const report = await auth.check();
+    expect(report.providers[0]?.error?.message).toBe(
+      'provider "primary" check did not answer within 20 ms',
+    );
+  });
+
+  it('says what to call after close(), and which provider is unknown', async () => {
+    const { auth } = twoProviders();
+    let unknown: unknown;
+    try {
+      auth.reset('orm');
+    } catch (error) {
+      unknown = error;
+    }
+    expect(isConfigError(unknown) && unknown.option).toBe('name');
+    await auth.close();
+    await expect(auth.authenticate(login)).rejects.toMatchObject({
+      code: 'CLOSED',
+      message: 'authenticate() called after close()',
+    });
+  });
+
+  it('reports a verifier whose close() fails, by name', async () => {
+    const logger = recordingLogger();
+    const verifier = recordingVerifier();
+    const auth = createResilientAuth({
+      providers: [memoryProvider({ accounts: [] })],
+      verifier: {
+        ...verifier,
+        close: async () => {
+          throw new Error('threads stuck');
+        },
+      },
+      logger,
+    });
+    await auth.close();
+    expect(logger.lines).toEqual([
+      {
+        level: 'warn',
+        message: 'closing password verifier failed',
+        meta: { error: 'threads stuck' },
+      },
+    ]);
+  });
+});
+
+describe('what hooks read: event fields and durations', () => {
+  it('times each call, failure and probe on the monotonic clock', async () => {
+    vi.useFakeTimers();
+    const recorded = recordingHooks();
+    const { auth, primary, fallback } = twoProviders({
+      hooks: recorded.hooks,
+      policy: { timeoutMs: 300, retry: { maxAttempts: 1 } },
+    });
+    primary.hang();
+    fallback.delay(50);
+    const served = auth.authenticate({ ...login, context: { ip: '198.51.100.7' } });
+    await vi.advanceTimersByTimeAsync(350);
+    await served;
+    expect(recorded.of('onProviderFailure')).toEqual([
+      expect.objectContaining({
+        provider: 'primary',
+        code: 'PROVIDER_TIMEOUT',
+        durationMs: 300,
+        attempt: 1,
+      }),
+    ]);
+    expect(recorded.of('onAttempt')).toEqual([
+      expect.objectContaining({
+        outcome: 'authenticated',
+        durationMs: 350,
+        degraded: true,
+        context: { ip: '198.51.100.7' },
+      }),
+    ]);
+
+    fallback.hang();
+    const failed = rejection(auth.authenticate(login));
+    await vi.advanceTimersByTimeAsync(600);
+    const error = await failed;
+    expect(isAuthUnavailableError(error) && error.failures.map((f) => f.durationMs)).toEqual([
+      300, 300,
+    ]);
+    expect(recorded.of('onUnavailable')).toEqual([
+      {
+        failures: [
+          expect.objectContaining({ provider: 'primary', durationMs: 300 }),
+          expect.objectContaining({ provider: 'fallback', durationMs: 300 }),
+        ],
+        durationMs: 600,
+        context: {},
+      },
+    ]);
+
+    fallback.recover();
+    fallback.delay(40);
+    const probing = auth.check();
+    await vi.advanceTimersByTimeAsync(300);
+    const report = await probing;
+    expect(report.providers.map((p) => p.durationMs)).toEqual([300, 40]);
+  });
+
+  it('puts identifier and provider into rejection events only when there are some', async () => {
+    vi.useFakeTimers();
+    const recorded = recordingHooks();
+    const { auth, primary } = twoProviders({ hooks: recorded.hooks });
+    primary.delay(25);
+    const wrong = auth.authenticate({ identifier: 'ada@example.com', password: 'wrong' });
+    await vi.advanceTimersByTimeAsync(25);
+    await wrong;
+    await auth.authenticate({ identifier: '', password: 'x' });
+    const [wrongPassword, invalid] = recorded.of('onAttempt');
+    expect(wrongPassword).toStrictEqual({
+      outcome: 'rejected',
+      cause: 'wrong_password',
+      identifier: 'ada@example.com',
+      provider: 'primary',
+      degraded: false,
+      durationMs: 25,
+      context: {},
+    });
+    expect(invalid).toStrictEqual({
+      outcome: 'rejected',
+      cause: 'invalid_input',
+      degraded: false,
+      durationMs: 0,
+      context: {},
+    });
+  });
+
+  it('reports a locked account with its cause', async () => {
+    const recorded = recordingHooks();
+    const clock = manualClock();
+    const auth = createResilientAuth({
+      providers: [
+        memoryProvider({
+          accounts: [
+            {
+              identifier: 'ada@example.com',
+              passwordHash: fakeHash(PASSWORD),
+              user: ADA,
+              lockedUntil: new Date(clock.now() + 1000),
+            },
+          ],
+        }),
+      ],
+      verifier: recordingVerifier(),
+      hooks: recorded.hooks,
+      clock,
+    });
+    await auth.authenticate(login);
+    expect(recorded.of('onAttempt')).toEqual([
+      expect.objectContaining({ cause: 'account_locked' }),
+    ]);
+  });
+
+  it('a lookup without lockedUntil is not locked', async () => {
+    const provider: AuthProvider = {
+      name: 'bare',
+      findAccount: async () => ({
+        user: { id: 1 },
+        passwordHash: fakeHash(PASSWORD),
+        active: true,
+      }),
+    };
+    const auth = createResilientAuth({ providers: [provider], verifier: recordingVerifier() });
+    await expect(auth.authenticate(login)).resolves.toMatchObject({ ok: true });
+  });
+});
+
+describe('the password verifier under the decision', () => {
+  it('never grants on a malformed or dummy hash, whatever the verifier says', async () => {
+    const verifier = recordingVerifier();
+    verifier.verify = async () => true;
+    const provider: AuthProvider = {
+      name: 'broken-data',
+      findAccount: async (identifier) =>
+        identifier === 'ada@example.com'
+          ? { user: {}, passwordHash: 'not-a-hash', active: true }
+          : null,
+    };
+    const auth = createResilientAuth({ providers: [provider], verifier });
+    await expect(auth.authenticate(login)).resolves.toEqual({
+      ok: false,
+      reason: 'invalid_credentials',
+    });
+    await expect(
+      auth.authenticate({ ...login, identifier: 'nobody@example.com' }),
+    ).resolves.toEqual({
+      ok: false,
+      reason: 'invalid_credentials',
+    });
+  });
+
+  it('wraps a verifier error in VERIFIER_FAILED, and keeps a VERIFIER_FAILED error as it is', async () => {
+    vi.useFakeTimers();
+    const recorded = recordingHooks();
+    const { auth, verifier, primary } = twoProviders({ hooks: recorded.hooks });
+    primary.delay(10);
+    verifier.verify = async () => {
+      throw new Error('worker died');
+    };
+    const plain = rejection(auth.authenticate({ ...login, context: { requestId: 'r-9' } }));
+    await vi.advanceTimersByTimeAsync(10);
+    const wrapped = await plain;
+    expect(isAuthUnavailableError(wrapped) && wrapped.failures).toEqual([
+      expect.objectContaining({
+        provider: 'password-verifier',
+        code: 'VERIFIER_FAILED',
+        message: 'password verification failed: worker died',
+        attempts: 1,
+        durationMs: 10,
+      }),
+    ]);
+    const raw = isAuthUnavailableError(wrapped) ? wrapped.failures[0]?.error : undefined;
+    expect(raw).toMatchObject({ code: 'VERIFIER_FAILED', cause: { message: 'worker died' } });
+    expect(recorded.of('onUnavailable')).toEqual([
+      {
+        failures: [
+          expect.objectContaining({ provider: 'password-verifier', code: 'VERIFIER_FAILED' }),
+        ],
+        durationMs: 10,
+        context: { requestId: 'r-9' },
+      },
+    ]);
+
+    primary.recover();
+    verifier.verify = async () => {
+      throw new ResilientAuthError(
+        'VERIFIER_FAILED',
+        'password verification queue is full (2 waiting)',
+      );
+    };
+    const typed = await rejection(auth.authenticate(login));
+    expect(isAuthUnavailableError(typed) && typed.message).toBe(
+      'password verification queue is full (2 waiting)',
+    );
+  });
+});
+
+describe('answers and signals', () => {
+  it('an answer that is not an object or null is INVALID_ANSWER, naming its type', async () => {
+    const odd = { name: 'odd', findAccount: async () => 42 as unknown as null };
+    const { auth } = twoProviders({ providers: [odd] });
+    const error = await rejection(auth.authenticate(login));
+    expect(isAuthUnavailableError(error) && error.failures[0]?.message).toBe(
+      'provider "odd" answered number: findAccount must resolve an account, or null for "no such account"',
+    );
+  });
+
+  it('a provider that throws instead of rejecting could not answer: the next one is asked', async () => {
+    const thrower = {
+      name: 'thrower',
+      findAccount: (): Promise<null> => {
+        throw pgError('42P01', 'relation "users" does not exist');
+      },
+    };
+    const fallback = memoryProvider({ name: 'fallback', accounts });
+    const { auth, of } = twoProviders({ providers: [thrower, fallback] });
+    await expect(auth.authenticate(login)).resolves.toMatchObject({
+      ok: true,
+      provider: 'fallback',
+    });
+    expect(fallback.lookups).toBe(1);
+    expect(of('onProviderFailure')).toEqual([
+      expect.objectContaining({ provider: 'thrower', code: '42P01', kind: 'schema' }),
+    ]);
+  });
+
+  it('the same signal on every read, already aborted when read after the timeout', async () => {
+    vi.useFakeTimers();
+    const contexts: { signal: AbortSignal }[] = [];
+    const { auth, primary } = twoProviders({ policy: { timeoutMs: 50 } });
+    primary.findAccount = (_identifier, ctx) => {
+      contexts.push(ctx);
+      return new Promise(() => undefined);
+    };
+    const pending = auth.authenticate(login);
+    await vi.advanceTimersByTimeAsync(50);
+    await pending;
+    const ctx = contexts[0];
+    expect(ctx?.signal).toBe(ctx?.signal);
+    expect(ctx?.signal.aborted).toBe(true);
+    expect(ctx?.signal.reason).toMatchObject({ code: 'PROVIDER_TIMEOUT' });
+  });
+});
+
+describe('the boundaries of retry and the breaker', () => {
+  it('backs off half of base, then half of twice base, at the bottom of the jitter', async () => {
+    vi.useFakeTimers();
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    const { auth, primary } = twoProviders({
+      policy: { retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 1000 } },
+    });
+    primary.fail(pgError('ECONNRESET'), 2);
+    const pending = auth.authenticate(login);
+    await vi.advanceTimersByTimeAsync(49);
+    expect(primary.lookups).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(primary.lookups).toBe(2);
+    await vi.advanceTimersByTimeAsync(99);
+    expect(primary.lookups).toBe(2);
+    await vi.advanceTimersByTimeAsync(1);
+    await expect(pending).resolves.toMatchObject({ provider: 'primary' });
+    expect(primary.lookups).toBe(3);
+  });
+
+  it.each([
+    [55, 1, false],
+    [56, 2, true],
+  ])(
+    'with %d ms left and a 50 ms backoff, makes %d attempt(s): a retry needs 5 ms after its backoff',
+    async (deadlineMs, attempts, willRetry) => {
+      vi.useFakeTimers();
+      vi.spyOn(Math, 'random').mockReturnValue(0);
+      const recorded = recordingHooks();
+      const { auth, primary } = twoProviders({
+        deadlineMs,
+        hooks: recorded.hooks,
+        policy: { retry: { maxAttempts: 2, baseDelayMs: 100, maxDelayMs: 100 } },
+      });
+      primary.fail(pgError('ECONNRESET'), 1);
+      const pending = auth.authenticate(login);
+      await vi.advanceTimersByTimeAsync(50);
+      await pending;
+      expect(primary.lookups).toBe(attempts);
+      expect(recorded.of('onProviderFailure')[0]).toMatchObject({ willRetry });
+    },
+  );
+
+  it('counts even a shortened cut during a half-open trial: the trial failed', async () => {
+    vi.useFakeTimers();
+    const slowFailure = {
+      name: 'slow-failure',
+      findAccount: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 90));
+        throw pgError('42P01');
+      },
+    };
+    const target = memoryProvider({ name: 'target', accounts });
+    const clock = manualClock();
+    const auth = createResilientAuth({
+      providers: [
+        { provider: slowFailure, policy: { breaker: { consecutiveFailures: 100 } } },
+        target,
+      ],
+      deadlineMs: 100,
+      policy: { timeoutMs: 1000, breaker: { consecutiveFailures: 1 }, halfOpenAfterMs: 1000 },
+      verifier: recordingVerifier(),
+      clock,
+    });
+    target.fail(pgError('08006'), 1);
+    const opening = rejection(auth.authenticate(login));
+    await vi.advanceTimersByTimeAsync(100);
+    await opening;
+    expect(auth.health().providers[1]?.state).toBe('open');
+    clock.advance(1000);
+    target.hang();
+    const trial = rejection(auth.authenticate(login));
+    await vi.advanceTimersByTimeAsync(100);
+    const error = await trial;
+    expect(isAuthUnavailableError(error) && error.failures[1]?.message).toMatch(
+      /earlier providers had used part of it/,
+    );
+    expect(auth.health().providers[1]?.state).toBe('open');
+  });
+
+  it('a reset() during a half-open trial: the old breaker finishing its trial announces nothing', async () => {
+    const { auth, primary, clock, of } = twoProviders({
+      policy: {
+        breaker: { consecutiveFailures: 1 },
+        retry: { maxAttempts: 1 },
+        halfOpenAfterMs: 1000,
+      },
+    });
+    primary.fail(pgError('08006'), 1);
+    await auth.authenticate(login);
+    clock.advance(1000);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const original = primary.findAccount.bind(primary);
+    primary.findAccount = async (identifier, ctx) => {
+      await gate;
+      return original(identifier, ctx);
+    };
+    const trial = auth.authenticate(login);
+    await vi.waitFor(() => expect(auth.health().providers[0]?.state).toBe('half-open'));
+    auth.reset('primary');
+    release();
+    await trial;
+    expect(of('onCircuitStateChange').map((e) => (e as { to: string }).to)).toEqual([
+      'open',
+      'half-open',
+      'closed',
+    ]);
+  });
+
+  it('reset() of a closed breaker announces nothing', () => {
+    const { auth, of } = twoProviders();
+    auth.reset('primary');
+    expect(of('onCircuitStateChange')).toEqual([]);
+  });
+
+  it("reuses a skipped provider's failure while its state is unchanged", async () => {
+    const { auth } = twoProviders();
+    auth.isolate('primary');
+    auth.isolate('fallback');
+    const first = await rejection(auth.authenticate(login));
+    const second = await rejection(auth.authenticate(login));
+    expect(isAuthUnavailableError(first) && isAuthUnavailableError(second)).toBe(true);
+    if (isAuthUnavailableError(first) && isAuthUnavailableError(second)) {
+      expect(second.failures[0]).toBe(first.failures[0]);
+      expect(Object.isFrozen(first.failures[0])).toBe(true);
+    }
+  });
+});
+
+describe('health while providers change', () => {
+  it('counts a half-open provider as able to serve', async () => {
+    const { auth, primary, clock } = twoProviders({
+      policy: {
+        breaker: { consecutiveFailures: 1 },
+        retry: { maxAttempts: 1 },
+        halfOpenAfterMs: 1000,
+      },
+    });
+    primary.fail(pgError('08006'), 1);
+    await auth.authenticate(login);
+    auth.isolate('fallback');
+    clock.advance(1000);
+    primary.hang();
+    void auth.authenticate(login).catch(() => undefined);
+    await vi.waitFor(() => expect(auth.health().providers[0]?.state).toBe('half-open'));
+    expect(auth.health().status).toBe('degraded');
+  });
+
+  it('failover: a fallback that cannot serve does not make a serving primary degraded', async () => {
+    const { auth } = twoProviders();
+    await auth.authenticate(login);
+    auth.isolate('fallback');
+    expect(auth.health().status).toBe('healthy');
+  });
+});
+
+describe('close() with several calls in flight', () => {
+  it('waits for the last one, and no longer', async () => {
+    vi.useFakeTimers();
+    const closed: string[] = [];
+    const primary = memoryProvider({ name: 'primary', accounts });
+    const auth = createResilientAuth({
+      providers: [
+        {
+          ...primary,
+          findAccount: primary.findAccount,
+          close: async () => void closed.push('primary'),
+        },
+      ],
+      verifier: recordingVerifier(),
+    });
+    primary.delay(10);
+    const short = auth.authenticate(login);
+    await vi.advanceTimersByTimeAsync(5);
+    primary.delay(100);
+    const long = auth.authenticate(login);
+    let done = false;
+    const closing = auth.close().then(() => {
+      done = true;
+    });
+    await vi.advanceTimersByTimeAsync(5);
+    await short;
+    expect(closed).toEqual([]);
+    await vi.advanceTimersByTimeAsync(100);
+    await long;
+    await vi.advanceTimersByTimeAsync(0);
+    expect(done).toBe(true);
+    await closing;
+    expect(closed).toEqual(['primary']);
+  });
+});
