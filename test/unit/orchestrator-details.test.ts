@@ -1,48 +1,67 @@
 /**
  * The details that operators, hooks and integrations read: exact messages,
- * durations, event fields, and the boundaries of the retry and breaker rules.
- * Most of these tests were written against mutants that `npm run mutation`
- * showed surviving.
+ * durations, event fields, configuration errors, and the boundaries of the
+ * retry and breaker rules. Most of these tests were written against mutants
+ * that `npm run mutation` showed surviving.
  *
- * Mutants of src/orchestrator that survive on purpose, each checked by hand:
+ * Mutants of src/orchestrator that still survive, each checked by hand:
  *
- * - options.ts, the three `true satisfies SameKeys<...>` lines: type-level
- *   checks (`false` fails `tsc`, which CI runs); nothing happens at run time.
- * - options.ts, mutants inside the schemas built when the module loads
- *   (inPlace, functions, the provider, hook-set, verifier, clock and logger
- *   schemas, PROVIDER_NAME): Stryker 9.6's vitest runner activates mutants
- *   per test but does not rebuild module-level values, so these report as
- *   survived; applied by hand, each fails the configuration tests in
- *   lifecycle.test.ts, hooks.test.ts and this file.
- * - attempt-timeout.ts:26 `controller === undefined` -> `true`: the signal
- *   would be rebuilt on every read. Killed below ("the same signal...").
- * - create-resilient-auth.ts:96 `{ logger }` -> `{}` (no coverage): the
- *   default verifier's logger only speaks when worker threads cannot start;
+ * Static mutants, which Stryker 9.6's vitest runner does not activate. They
+ * sit in values built once when a module loads; the runner switches mutants
+ * per test but never re-imports the module, so they report as survived.
+ * Applied by hand, each fails tests here or in lifecycle.test.ts / hooks.test.ts:
+ * - provider-slot.ts, the SKIPPED table (lines 44-50): its codes and texts
+ *   ("says why each skipped provider was not called", "says when the
+ *   deadline passed...").
+ * - options.ts, `inPlace` (155), its `'custom'` issue codes (158, 162), the
+ *   PROVIDER_NAME regex (184), the provider/hook-set/verifier/clock/logger
+ *   schemas and their lists of members (190, 231-232, 246-248), the
+ *   messages passed to zod at load (240) and the mode enum (241): see
+ *   "configuration errors name the option..." below.
+ *
+ * Type-level only:
+ * - options.ts, the three `true satisfies SameKeys<...>` lines (129, 146,
+ *   251): `false` fails `tsc`, which CI runs; nothing happens at run time.
+ *
+ * Equivalent: no input can tell them from the original.
+ * - attempt-timeout.ts:43 (no coverage) and options.ts:311, :313: branches
+ *   for inputs the callers never give (a synchronous throw from an async
+ *   function; a failed zod parse without issues; a union issue without
+ *   branches).
+ * - create-resilient-auth.ts:95 `{ logger }` -> `{}` (no coverage): the
+ *   default verifier's logger speaks only when worker threads cannot start;
  *   password.test.ts checks that path on bcryptVerifier itself.
- * - credential-decision.ts:67 `account === null` -> `false`: a null account
+ * - credential-decision.ts:66 `account === null` -> `false`: a null account
  *   always has the cause `unknown_identifier`, so the next clause denies.
- * - credential-decision.ts:140 `lockedUntil === null` -> `false`:
- *   `new Date(null)` is the epoch, which is not in the future: not locked.
+ * - credential-decision.ts:139 `lockedUntil === null` -> `false`:
+ *   `new Date(null)` is the epoch, never in the future: not locked either way.
  * - credentials.ts:48 `s.length <= limit` -> `true`: a fast path before the
  *   exact UTF-8 count, which refuses the same inputs; `'utf8'` -> `''`:
  *   Buffer.byteLength's default encoding is UTF-8.
  * - credentials.ts:54 `issues[0]?.path` -> `issues[0].path`: a failed parse
  *   always has an issue.
- * - provider-chain.ts:76 `notFoundBy !== undefined` -> `true`: with no
- *   failure, the loop only ends after a federated "not found".
- * - provider-slot.ts:157 and :227, `<` -> `<=`: equality of two
- *   floating-point times (performance.now() sums) never occurs at run time;
- *   under fake timers it does, and either side of it is a correct answer.
- * - provider-slot.ts:161 `failure !== undefined` -> `true`: before the first
- *   attempt, the chain has just checked skipReason() with no await between.
- * - provider-slot.ts:193 `!check` -> `false`: check() never probes a
- *   provider without check().
- * - provider-slot.ts:210 the probe failure's `{ attempts, durationMs }`:
- *   health and check() show a probe failure's message, code and kind, not
- *   these (check() times the probe itself).
- * - provider-slot.ts:295 `minimumRps === undefined` -> `false`: cockatiel's
+ * - options.ts:172 (the default list of optional members) and :285 (the
+ *   default hook sets): a name no object defines, a set of no hooks.
+ * - options.ts:221 `o !== Object.prototype` -> `true`: Object.prototype has
+ *   no member named like a hook.
+ * - provider-chain.ts:76 `notFoundBy !== undefined` -> `true` and :87
+ *   `mode === 'federated'` -> `true`: with no failure the loop ends only
+ *   after a federated "not found", and failover never sets `notFoundBy`.
+ * - provider-slot.ts:156, `<` -> `<=`: the two times are equal only at one
+ *   instant, where either answer is right (the provider had its time, less 5 ms).
+ * - provider-slot.ts:160 `failure !== undefined` -> `true`: before the first
+ *   attempt the chain has just checked skipReason(), with no await between.
+ * - provider-slot.ts:192 `!check` -> `false`: check() never probes a provider
+ *   without check().
+ * - provider-slot.ts:209, :211 the probe failure's attempts and duration:
+ *   health and check() show a probe failure's message, code and kind, and
+ *   check() times the probe itself.
+ * - provider-slot.ts:254, :257 parts of the answer check: `null` passes the
+ *   object test anyway, `typeof undefined` is already not 'object', and the
+ *   message's `typeof undefined` reads 'undefined' too.
+ * - provider-slot.ts:294 `minimumRps === undefined` -> `false`: cockatiel's
  *   SamplingBreaker treats `minimumRps: undefined` as absent.
- * - provider-slot.ts:302 `next === current` -> `false` and :303 `state ===
+ * - provider-slot.ts:301 `next === current` -> `false` and :302 `state ===
  *   Open` -> `true`: cockatiel emits a state only when it changes, and
  *   `openedAtMs` is read only while the breaker is open.
  * - serving-state.ts:29 `'degraded'` -> `''`: the label is only compared
@@ -224,6 +243,8 @@ describe('what operators read: messages', () => {
 describe('what hooks read: event fields and durations', () => {
   it('times each call, failure and probe on the monotonic clock', async () => {
     vi.useFakeTimers();
+    // Away from 0, so that a sum of two readings cannot pass for their difference.
+    await vi.advanceTimersByTimeAsync(10_000);
     const recorded = recordingHooks();
     const { auth, primary, fallback } = twoProviders({
       hooks: recorded.hooks,
@@ -371,6 +392,7 @@ describe('the password verifier under the decision', () => {
 
   it('wraps a verifier error in VERIFIER_FAILED, and keeps a VERIFIER_FAILED error as it is', async () => {
     vi.useFakeTimers();
+    await vi.advanceTimersByTimeAsync(10_000);
     const recorded = recordingHooks();
     const { auth, verifier, primary } = twoProviders({ hooks: recorded.hooks });
     primary.delay(10);
@@ -412,6 +434,16 @@ describe('the password verifier under the decision', () => {
     expect(isAuthUnavailableError(typed) && typed.message).toBe(
       'password verification queue is full (2 waiting)',
     );
+
+    // Another library error (a verifier closed under the call) is still VERIFIER_FAILED.
+    verifier.verify = async () => {
+      throw new ResilientAuthError('CLOSED', 'the password verifier is closed');
+    };
+    const closed = await rejection(auth.authenticate(login));
+    expect(isAuthUnavailableError(closed) && closed.failures[0]).toMatchObject({
+      code: 'VERIFIER_FAILED',
+      message: 'password verification failed: the password verifier is closed',
+    });
   });
 });
 
@@ -423,6 +455,25 @@ describe('answers and signals', () => {
     expect(isAuthUnavailableError(error) && error.failures[0]?.message).toBe(
       'provider "odd" answered number: findAccount must resolve an account, or null for "no such account"',
     );
+  });
+
+  it('a check() that throws instead of rejecting is a failed probe, not a crash', async () => {
+    const { auth } = twoProviders({
+      providers: [
+        {
+          name: 'sync-check',
+          findAccount: async () => null,
+          check: (): Promise<void> => {
+            throw pgError('28P01', 'password authentication failed for user "app"');
+          },
+        },
+      ],
+    });
+    const report = await auth.check();
+    expect(report.providers[0]).toMatchObject({
+      ok: false,
+      error: { code: '28P01', kind: 'authentication' },
+    });
   });
 
   it('a provider that throws instead of rejecting could not answer: the next one is asked', async () => {
@@ -654,5 +705,113 @@ describe('close() with several calls in flight', () => {
     expect(done).toBe(true);
     await closing;
     expect(closed).toEqual(['primary']);
+  });
+});
+
+describe('configuration errors name the option and say what is wrong', () => {
+  const provider = memoryProvider({ accounts: [] });
+  const build = (options: unknown) => () =>
+    createResilientAuth(options as Parameters<typeof createResilientAuth>[0]);
+
+  it.each<[string, unknown, string]>([
+    ['no options at all', undefined, 'options: '],
+    ['no provider', { providers: [] }, 'providers: at least one provider is required'],
+    [
+      'a provider without findAccount',
+      { providers: [{ name: 'x' }] },
+      'providers.0.findAccount: expected a function',
+    ],
+    [
+      'a provider name that is not a string',
+      { providers: [{ name: 42, findAccount: async () => null }] },
+      'providers.0.name: expected 1 to 100 letters, digits or . _ - : @ /',
+    ],
+    [
+      'a provider name with a space',
+      { providers: [{ name: 'primary db', findAccount: async () => null }] },
+      'providers.0.name: expected',
+    ],
+    [
+      'a provider name ending in a stray character',
+      { providers: [{ name: 'db!', findAccount: async () => null }] },
+      'providers.0.name: expected',
+    ],
+    [
+      'a provider name starting with a stray character',
+      { providers: [{ name: '!db', findAccount: async () => null }] },
+      'providers.0.name: expected',
+    ],
+    [
+      'a provider check that is not a function',
+      { providers: [{ name: 'x', findAccount: async () => null, check: 'yes' }] },
+      'providers.0.check: expected a function',
+    ],
+    [
+      'a provider close that is not a function',
+      { providers: [{ name: 'x', findAccount: async () => null, close: 1 }] },
+      'providers.0.close: expected a function',
+    ],
+    [
+      'two providers with one name',
+      { providers: [provider, memoryProvider({ accounts: [] })] },
+      'providers.1.name: duplicate provider name "memory"',
+    ],
+    ['hooks that are null', { providers: [provider], hooks: null }, 'hooks: expected an object'],
+    [
+      'a verifier without verify',
+      { providers: [provider], verifier: { isWellFormed: () => true, dummyHash: () => 'x' } },
+      'verifier.verify: expected a function',
+    ],
+    [
+      'a verifier with a close that is not a function',
+      { providers: [provider], verifier: { ...recordingVerifier(), close: 'later' } },
+      'verifier.close: expected a function',
+    ],
+    [
+      'a verifier with maxPasswordBytes 0',
+      { providers: [provider], verifier: { ...recordingVerifier(), maxPasswordBytes: 0 } },
+      'verifier.maxPasswordBytes: expected a positive integer',
+    ],
+    [
+      'a verifier with a fractional maxPasswordBytes',
+      { providers: [provider], verifier: { ...recordingVerifier(), maxPasswordBytes: 1.5 } },
+      'verifier.maxPasswordBytes: expected a positive integer',
+    ],
+    ['a clock without now', { providers: [provider], clock: {} }, 'clock.now: expected a function'],
+    [
+      'a logger without error',
+      { providers: [provider], logger: { warn: () => undefined } },
+      'logger.error: expected a function',
+    ],
+  ])('refuses %s', (_, options, message) => {
+    expect(build(options)).toThrow(message);
+  });
+
+  it('accepts every documented value', () => {
+    const hooks = Object.assign(Object.create(null) as object, { onAttempt: () => undefined });
+    class Notifier {
+      notifyOnCall(): void {}
+      onRecovered(): void {}
+    }
+    for (const options of [
+      { providers: [provider], mode: 'failover' },
+      { providers: [provider], mode: 'federated' },
+      { providers: [provider], hooks },
+      { providers: [provider], hooks: new Notifier() },
+      { providers: [provider], verifier: { ...recordingVerifier(), maxPasswordBytes: 1 } },
+      { providers: [provider], verifier: { ...recordingVerifier(), maxPasswordBytes: undefined } },
+    ]) {
+      expect(build(options)).not.toThrow();
+    }
+  });
+
+  it('keeps the zod error as the cause, for debugging', () => {
+    let error: unknown;
+    try {
+      build({ providers: [] })();
+    } catch (e) {
+      error = e;
+    }
+    expect(isConfigError(error) && error.cause).toMatchObject({ issues: expect.any(Array) });
   });
 });
