@@ -14,9 +14,8 @@
  *   ("says why each skipped provider was not called", "says when the
  *   deadline passed...").
  * - options.ts, `inPlace` (155), its `'custom'` issue codes (158, 162), the
- *   PROVIDER_NAME regex (184), the provider/hook-set/verifier/clock/logger
- *   schemas and their lists of members (190, 231-232, 246-248), the
- *   messages passed to zod at load (240) and the mode enum (241): see
+ *   PROVIDER_NAME regex (184), the clock and logger schemas (246, 247), the
+ *   message passed to zod at load (240) and the mode enum (241): see
  *   "configuration errors name the option..." below.
  *
  * Type-level only:
@@ -24,20 +23,17 @@
  *   251): `false` fails `tsc`, which CI runs; nothing happens at run time.
  *
  * Equivalent: no input can tell them from the original.
- * - attempt-timeout.ts:43 (no coverage) and options.ts:311, :313: branches
- *   for inputs the callers never give (a synchronous throw from an async
- *   function; a failed zod parse without issues; a union issue without
- *   branches).
- * - create-resilient-auth.ts:95 `{ logger }` -> `{}` (no coverage): the
- *   default verifier's logger speaks only when worker threads cannot start;
- *   password.test.ts checks that path on bcryptVerifier itself.
+ * - options.ts:311, :313: branches for inputs zod never gives (a failed
+ *   parse without issues; a union issue without branches).
+ * - create-resilient-auth.ts:95 `{ logger }` -> `{}`: the default verifier's
+ *   logger speaks only when worker threads cannot start; password.test.ts
+ *   checks that path on bcryptVerifier itself.
  * - credential-decision.ts:66 `account === null` -> `false`: a null account
  *   always has the cause `unknown_identifier`, so the next clause denies.
  * - credential-decision.ts:139 `lockedUntil === null` -> `false`:
  *   `new Date(null)` is the epoch, never in the future: not locked either way.
- * - credentials.ts:48 `s.length <= limit` -> `true`: a fast path before the
- *   exact UTF-8 count, which refuses the same inputs; `'utf8'` -> `''`:
- *   Buffer.byteLength's default encoding is UTF-8.
+ * - credentials.ts:48 `'utf8'` -> `''`: Buffer.byteLength's default
+ *   encoding is UTF-8.
  * - credentials.ts:54 `issues[0]?.path` -> `issues[0].path`: a failed parse
  *   always has an issue.
  * - options.ts:172 (the default list of optional members) and :285 (the
@@ -790,7 +786,8 @@ describe('configuration errors name the option and say what is wrong', () => {
   it('accepts every documented value', () => {
     const hooks = Object.assign(Object.create(null) as object, { onAttempt: () => undefined });
     class Notifier {
-      notifyOnCall(): void {}
+      // Not hook-like: "on" + a capital only at the start of a name makes a hook name.
+      sessionTimeout(): void {}
       onRecovered(): void {}
     }
     for (const options of [
