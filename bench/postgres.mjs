@@ -132,7 +132,8 @@ export async function runPostgresBenchmarks() {
   const fallbackUrl = fallbackProxy.url(server.url);
   const appPool = new pg.Pool({ connectionString: fallbackUrl, max: 4, idleTimeoutMillis: 0 });
   appPool.on('error', () => undefined);
-  const verifier = bcryptVerifier();
+  // One verifier per authenticator: auth.close() closes the verifier it was given.
+  const fallbackVerifier = bcryptVerifier();
   try {
     await applyReferenceSchema(admin);
     // Cost 4: the lookup paths, not bcrypt, are what this compares.
@@ -154,12 +155,16 @@ export async function runPostgresBenchmarks() {
         connectTimeoutMs: 300,
       });
       const fallback = sqlProvider({ name: 'fallback', executor: appPool, table: 'users' });
-      return createResilientAuth({ providers: [primary, fallback], policy, verifier });
+      return createResilientAuth({
+        providers: [primary, fallback],
+        policy,
+        verifier: bcryptVerifier(),
+      });
     };
     const fallbackAlone = createResilientAuth({
       providers: [sqlProvider({ name: 'fallback', executor: appPool, table: 'users' })],
       policy,
-      verifier,
+      verifier: fallbackVerifier,
     });
 
     // Multiples of 3, so each of the three contenders runs first, second and third equally often.
@@ -225,7 +230,7 @@ export async function runPostgresBenchmarks() {
     await primaryProxy.set({ type: 'pass' });
     await fallbackAlone.close();
   } finally {
-    await verifier.close();
+    await fallbackVerifier.close();
     await appPool.end().catch(() => undefined);
     await admin.end().catch(() => undefined);
     await primaryProxy.close();
