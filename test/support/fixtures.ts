@@ -1,5 +1,6 @@
 import {
   type AuthHooks,
+  type AuthProvider,
   createResilientAuth,
   type MemoryAccount,
   memoryProvider,
@@ -67,4 +68,18 @@ export function twoProviders(options: Partial<ResilientAuthOptions<typeof ADA>> 
     ...options,
   });
   return { auth, primary, fallback, verifier, clock, logger, ...recorded };
+}
+
+/** Holds every lookup of `provider` until `release()`: a trial call kept in flight. */
+export function holdLookups(provider: { findAccount: AuthProvider<typeof ADA>['findAccount'] }) {
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const original = provider.findAccount.bind(provider);
+  provider.findAccount = async (identifier, ctx) => {
+    await gate;
+    return original(identifier, ctx);
+  };
+  return { release: () => release() };
 }

@@ -74,7 +74,14 @@ import {
 } from '../../src/index.js';
 import { manualClock } from '../../src/testing/index.js';
 import { fakeHash, pgError, recordingLogger, recordingVerifier } from '../support/fakes.js';
-import { ADA, accounts, PASSWORD, recordingHooks, twoProviders } from '../support/fixtures.js';
+import {
+  ADA,
+  accounts,
+  holdLookups,
+  PASSWORD,
+  recordingHooks,
+  twoProviders,
+} from '../support/fixtures.js';
 
 const login = { identifier: 'ada@example.com', password: PASSWORD };
 
@@ -600,19 +607,11 @@ describe('the boundaries of retry and the breaker', () => {
     primary.fail(pgError('08006'), 1);
     await auth.authenticate(login);
     clock.advance(1000);
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const original = primary.findAccount.bind(primary);
-    primary.findAccount = async (identifier, ctx) => {
-      await gate;
-      return original(identifier, ctx);
-    };
+    const held = holdLookups(primary);
     const trial = auth.authenticate(login);
     await vi.waitFor(() => expect(auth.health().providers[0]?.state).toBe('half-open'));
     auth.reset('primary');
-    release();
+    held.release();
     await trial;
     expect(of('onCircuitStateChange').map((e) => (e as { to: string }).to)).toEqual([
       'open',

@@ -6,7 +6,7 @@ import {
   memoryProvider,
 } from '../../src/index.js';
 import { pgError, recordingVerifier } from '../support/fakes.js';
-import { accounts, PASSWORD, twoProviders } from '../support/fixtures.js';
+import { accounts, holdLookups, PASSWORD, twoProviders } from '../support/fixtures.js';
 
 const login = { identifier: 'ada@example.com', password: PASSWORD };
 
@@ -340,15 +340,7 @@ describe('circuit breaker', () => {
     expect(primary.lookups).toBe(3);
 
     clock.advance(1);
-    let releaseTrial: () => void = () => undefined;
-    const trialGate = new Promise<void>((resolve) => {
-      releaseTrial = resolve;
-    });
-    const original = primary.findAccount.bind(primary);
-    primary.findAccount = async (identifier, ctx) => {
-      await trialGate;
-      return original(identifier, ctx);
-    };
+    const held = holdLookups(primary);
     const trial = auth.authenticate(login);
     await vi.waitFor(() => expect(auth.health().providers[0]?.state).toBe('half-open'));
 
@@ -357,7 +349,7 @@ describe('circuit breaker', () => {
     expect(concurrent).toMatchObject({ ok: true, provider: 'fallback', degraded: true });
     expect(fallback.lookups).toBe(fallbackLookups + 1);
 
-    releaseTrial();
+    held.release();
     await expect(trial).resolves.toMatchObject({ ok: true, provider: 'primary', degraded: false });
     expect(auth.health().providers[0]?.state).toBe('closed');
     expect(of('onCircuitStateChange').map((e) => (e as { to: string }).to)).toEqual([
