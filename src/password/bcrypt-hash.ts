@@ -9,6 +9,16 @@ const DUMMY_SALT_AND_DIGEST = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW
 /** bcrypt's input limit: it silently ignores bytes past 72. */
 export const BCRYPT_MAX_PASSWORD_BYTES = 72;
 
+/** True when bcrypt reads all of `password`: at most 72 UTF-8 bytes (it would ignore the rest). */
+export function fitsBcrypt(password: string): boolean {
+  return Buffer.byteLength(password, 'utf8') <= BCRYPT_MAX_PASSWORD_BYTES;
+}
+
+/** True for a cost factor bcrypt takes: an integer from 4 to 31. */
+export function isBcryptCost(cost: number): boolean {
+  return Number.isInteger(cost) && cost >= 4 && cost <= 31;
+}
+
 /** The cost factor of a well-formed bcrypt hash, or `undefined` when malformed. */
 export function bcryptCost(hash: unknown): number | undefined {
   if (typeof hash !== 'string') return undefined;

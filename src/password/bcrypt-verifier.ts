@@ -4,7 +4,12 @@ import { Piscina } from 'piscina';
 import { safeMessage } from '../errors/classify.js';
 import { ConfigError, ResilientAuthError } from '../errors/errors.js';
 import { consoleLogger, type Logger } from '../hooks/logger.js';
-import { BCRYPT_MAX_PASSWORD_BYTES, bcryptCost, dummyBcryptHash } from './bcrypt-hash.js';
+import {
+  BCRYPT_MAX_PASSWORD_BYTES,
+  bcryptCost,
+  dummyBcryptHash,
+  isBcryptCost,
+} from './bcrypt-hash.js';
 import type { PasswordVerifier } from './verifier.js';
 
 /** Options of {@link bcryptVerifier}. */
@@ -49,7 +54,7 @@ export function bcryptVerifier(options: BcryptVerifierOptions = {}): PasswordVer
   if (!Number.isInteger(threads) || threads < 0) {
     throw new ConfigError('verifier.threads', 'must be a non-negative integer');
   }
-  if (!Number.isInteger(defaultCost) || defaultCost < 4 || defaultCost > 31) {
+  if (!isBcryptCost(defaultCost)) {
     throw new ConfigError('verifier.defaultCost', 'must be an integer from 4 to 31');
   }
   const maxQueue = options.maxQueue ?? 4096;

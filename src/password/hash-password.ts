@@ -1,6 +1,6 @@
 import bcrypt from 'bcryptjs';
 import { ResilientAuthError } from '../errors/errors.js';
-import { BCRYPT_MAX_PASSWORD_BYTES } from './bcrypt-hash.js';
+import { BCRYPT_MAX_PASSWORD_BYTES, fitsBcrypt, isBcryptCost } from './bcrypt-hash.js';
 
 /**
  * Hashes a password with bcrypt (bcryptjs), for seeding accounts and tests.
@@ -20,13 +20,13 @@ export async function hashPassword(password: string, cost = 10): Promise<string>
       'hashPassword: password must be a non-empty string',
     );
   }
-  if (Buffer.byteLength(password, 'utf8') > BCRYPT_MAX_PASSWORD_BYTES) {
+  if (!fitsBcrypt(password)) {
     throw new ResilientAuthError(
       'INVALID_INPUT',
       `hashPassword: password is longer than ${BCRYPT_MAX_PASSWORD_BYTES} UTF-8 bytes`,
     );
   }
-  if (!Number.isInteger(cost) || cost < 4 || cost > 31) {
+  if (!isBcryptCost(cost)) {
     throw new ResilientAuthError(
       'INVALID_INPUT',
       'hashPassword: cost must be an integer from 4 to 31',

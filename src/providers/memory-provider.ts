@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors/errors.js';
-import { BCRYPT_MAX_PASSWORD_BYTES } from '../password/bcrypt-hash.js';
+import { BCRYPT_MAX_PASSWORD_BYTES, fitsBcrypt, isBcryptCost } from '../password/bcrypt-hash.js';
 import { hashPassword } from '../password/hash-password.js';
 import type { Account, AuthProvider, AuthUser, ProviderCallContext } from './provider.js';
 
@@ -71,7 +71,7 @@ export function simulatedOutage(): Error {
 export function memoryProvider<U = AuthUser>(options: MemoryProviderOptions<U>): MemoryProvider<U> {
   const caseInsensitive = options.caseInsensitive ?? true;
   const hashCost = options.hashCost ?? 10;
-  if (!Number.isInteger(hashCost) || hashCost < 4 || hashCost > 31) {
+  if (!isBcryptCost(hashCost)) {
     throw new ConfigError('hashCost', 'must be an integer from 4 to 31');
   }
   const key = (identifier: string) => (caseInsensitive ? identifier.toLowerCase() : identifier);
@@ -83,10 +83,7 @@ export function memoryProvider<U = AuthUser>(options: MemoryProviderOptions<U>):
     if (seed.password === '') {
       throw new ConfigError(`accounts.${i}.password`, 'must not be empty');
     }
-    if (
-      seed.password !== undefined &&
-      Buffer.byteLength(seed.password, 'utf8') > BCRYPT_MAX_PASSWORD_BYTES
-    ) {
+    if (seed.password !== undefined && !fitsBcrypt(seed.password)) {
       // bcrypt would ignore the rest: refused, never truncated, as hashPassword does.
       throw new ConfigError(
         `accounts.${i}.password`,
