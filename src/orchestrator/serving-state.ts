@@ -37,7 +37,7 @@ export class ServingState {
 
   /** No provider could answer this call. */
   unavailable(failures: readonly Failure[], durationMs: number, context: RequestContext): void {
-    this.#moveTo('unavailable', () => undefined);
+    this.#moveTo('unavailable');
     this.events.emit('onUnavailable', () => ({
       failures: summaries(failures),
       durationMs,
@@ -56,11 +56,11 @@ export class ServingState {
     return needed.every(Boolean) && this.#serving === 'healthy' ? 'healthy' : 'degraded';
   }
 
-  /** Moves to `next`; `announce` runs only on a change, and only toward a serving state. */
-  #moveTo(next: Serving, announce: () => void): void {
+  /** Moves to `next`; `announce`, if given, runs only on a change. */
+  #moveTo(next: Serving, announce?: () => void): void {
     if (this.#serving === next) return;
     this.#serving = next;
-    announce();
+    announce?.();
   }
 }
 
