@@ -7,7 +7,7 @@ import {
   type ResilientAuthOptions,
 } from '../../src/index.js';
 import { manualClock } from '../../src/testing/index.js';
-import { fakeHash, recordingLogger, recordingVerifier } from './fakes.js';
+import { fakeHash, pgError, recordingLogger, recordingVerifier } from './fakes.js';
 
 export const ADA = { id: 1, email: 'ada@example.com' };
 export const PASSWORD = 'correct horse battery staple';
@@ -82,4 +82,15 @@ export function holdLookups(provider: { findAccount: AuthProvider<typeof ADA>['f
     return original(identifier, ctx);
   };
   return { release: () => release() };
+}
+
+/** A provider that spends `ms` (of the call's deadline) and then fails permanently (42P01). */
+export function slowFailure(ms: number): AuthProvider<typeof ADA> {
+  return {
+    name: 'slow-failure',
+    findAccount: async () => {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      throw pgError('42P01');
+    },
+  };
 }

@@ -80,10 +80,17 @@ import {
   holdLookups,
   PASSWORD,
   recordingHooks,
+  slowFailure,
   twoProviders,
 } from '../support/fixtures.js';
 
 const login = { identifier: 'ada@example.com', password: PASSWORD };
+// One failure opens the breaker; a trial may go through a second later.
+const opensAtOnce = {
+  breaker: { consecutiveFailures: 1 },
+  retry: { maxAttempts: 1 },
+  halfOpenAfterMs: 1000,
+};
 
 // The console guard's afterEach restores spies (Math.random below).
 afterEach(() => {
@@ -102,11 +109,7 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 describe('what operators read: messages', () => {
   it('says why each skipped provider was not called', async () => {
     const { auth, primary, fallback, clock } = twoProviders({
-      policy: {
-        breaker: { consecutiveFailures: 1 },
-        retry: { maxAttempts: 1 },
-        halfOpenAfterMs: 1000,
-      },
+      policy: opensAtOnce,
     });
     auth.isolate('fallback');
     primary.fail(pgError('08006'));
@@ -561,20 +564,11 @@ describe('the boundaries of retry and the breaker', () => {
 
   it('counts even a shortened cut during a half-open trial: the trial failed', async () => {
     vi.useFakeTimers();
-    const slowFailure = {
-      name: 'slow-failure',
-      findAccount: async () => {
-        await new Promise((resolve) => setTimeout(resolve, 90));
-        throw pgError('42P01');
-      },
-    };
+    const earlier = slowFailure(90);
     const target = memoryProvider({ name: 'target', accounts });
     const clock = manualClock();
     const auth = createResilientAuth({
-      providers: [
-        { provider: slowFailure, policy: { breaker: { consecutiveFailures: 100 } } },
-        target,
-      ],
+      providers: [{ provider: earlier, policy: { breaker: { consecutiveFailures: 100 } } }, target],
       deadlineMs: 100,
       policy: { timeoutMs: 1000, breaker: { consecutiveFailures: 1 }, halfOpenAfterMs: 1000 },
       verifier: recordingVerifier(),
@@ -598,11 +592,7 @@ describe('the boundaries of retry and the breaker', () => {
 
   it('a reset() during a half-open trial: the old breaker finishing its trial announces nothing', async () => {
     const { auth, primary, clock, of } = twoProviders({
-      policy: {
-        breaker: { consecutiveFailures: 1 },
-        retry: { maxAttempts: 1 },
-        halfOpenAfterMs: 1000,
-      },
+      policy: opensAtOnce,
     });
     primary.fail(pgError('08006'), 1);
     await auth.authenticate(login);
@@ -643,11 +633,7 @@ describe('the boundaries of retry and the breaker', () => {
 describe('health while providers change', () => {
   it('counts a half-open provider as able to serve', async () => {
     const { auth, primary, clock } = twoProviders({
-      policy: {
-        breaker: { consecutiveFailures: 1 },
-        retry: { maxAttempts: 1 },
-        halfOpenAfterMs: 1000,
-      },
+      policy: opensAtOnce,
     });
     primary.fail(pgError('08006'), 1);
     await auth.authenticate(login);

@@ -6,7 +6,7 @@ import {
   memoryProvider,
 } from '../../src/index.js';
 import { pgError, recordingVerifier } from '../support/fakes.js';
-import { accounts, holdLookups, PASSWORD, twoProviders } from '../support/fixtures.js';
+import { accounts, holdLookups, PASSWORD, slowFailure, twoProviders } from '../support/fixtures.js';
 
 const login = { identifier: 'ada@example.com', password: PASSWORD };
 
@@ -211,16 +211,10 @@ describe('timeouts and the overall deadline', () => {
 
   it('does not count a deadline cut against a provider whose time earlier providers used', async () => {
     vi.useFakeTimers();
-    const slowFailure = {
-      name: 'slow-failure',
-      findAccount: async () => {
-        await new Promise((resolve) => setTimeout(resolve, 90));
-        throw pgError('42P01');
-      },
-    };
+    const earlier = slowFailure(90);
     const fallback = memoryProvider({ name: 'fallback', accounts });
     const auth = createResilientAuth({
-      providers: [slowFailure, fallback],
+      providers: [earlier, fallback],
       deadlineMs: 100,
       policy: { timeoutMs: 1000, breaker: { consecutiveFailures: 1 } },
       verifier: recordingVerifier(),

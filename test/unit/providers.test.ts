@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import {
+  DEFAULT_COLUMNS,
   memoryProvider,
   ormProvider,
   type Queryable,
@@ -36,14 +37,7 @@ function fakeDatabase(columns: readonly string[], lookup: () => Promise<Row[]>) 
   return { executor, statements };
 }
 
-const REFERENCE = [
-  'id',
-  'email',
-  'password_hash',
-  'is_active',
-  'must_change_password',
-  'locked_until',
-];
+const REFERENCE = Object.values(DEFAULT_COLUMNS);
 
 describe('SQL providers: mapping rows (no database needed for these)', () => {
   it('refuses an empty column name in the mapping, naming the field', () => {
