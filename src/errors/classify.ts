@@ -45,6 +45,7 @@ const KIND_BY_CODE: Readonly<Record<string, FailureKind>> = {
   CONFIG_INVALID: 'configuration',
   AMBIGUOUS_ACCOUNT: 'configuration',
   INVALID_ANSWER: 'configuration',
+  OVERLOADED: 'overloaded',
 };
 
 /**
@@ -125,6 +126,8 @@ const HINTS: Record<FailureKind, string> = {
   read_only: 'connected to a read-only standby: point the provider at the primary',
   configuration: 'check the provider options and the data (database name, unique identifier)',
   circuit_open: 'skipped while its breaker is open; see its last failure in health()',
+  overloaded:
+    'more logins than the verifier threads can check in time: scale out, add threads, or throttle',
   other: 'see the error and its cause',
 };
 

@@ -15,6 +15,7 @@ export type ResilientAuthErrorCode =
   | 'SCHEMA_MISMATCH'
   | 'AMBIGUOUS_ACCOUNT'
   | 'INVALID_ANSWER'
+  | 'OVERLOADED'
   | 'CLOSED';
 
 /**
@@ -48,7 +49,8 @@ export class ResilientAuthError extends Error {
  * (missing table or column), `authentication` (the database refused the
  * app's credentials), `read_only` (a read-only standby), `configuration`
  * (unknown database, bad options, ambiguous data), `circuit_open` (skipped by
- * a breaker or isolation), `other`.
+ * a breaker or isolation), `overloaded` (the password could not be checked in
+ * time: too many logins at once; shed, not queued), `other`.
  */
 export type FailureKind =
   | 'connection'
@@ -59,6 +61,7 @@ export type FailureKind =
   | 'read_only'
   | 'configuration'
   | 'circuit_open'
+  | 'overloaded'
   | 'other';
 
 /** Why a provider was not called at all during one call. */

@@ -21,7 +21,8 @@ export type RejectionCause =
   | 'wrong_password'
   | 'malformed_hash'
   | 'account_disabled'
-  | 'account_locked';
+  | 'account_locked'
+  | 'rate_limited';
 
 /** A breaker's state as health and events report it. */
 export type CircuitStateName = 'closed' | 'open' | 'half-open' | 'isolated';
@@ -90,8 +91,14 @@ export interface RecoveredEvent {
   readonly provider: string;
 }
 
-/** No provider could answer; `authenticate()` threw `AuthUnavailableError`. */
+/**
+ * No provider could answer, or the password could not be checked (provider
+ * `password-verifier`: `VERIFIER_FAILED`, or `OVERLOADED` when shed);
+ * `authenticate()` threw `AuthUnavailableError`.
+ */
 export interface UnavailableEvent {
+  /** The identifier as given. */
+  readonly identifier: string;
   readonly failures: readonly FailureSummary[];
   readonly durationMs: number;
   readonly context: RequestContext;
@@ -113,6 +120,51 @@ export interface SchemaDriftEvent extends ProviderNotice {
 }
 
 /**
+ * A correct password met a hash weaker than the verifier's target (lower
+ * cost, another algorithm, or made from a password not in the configured
+ * Unicode normalization form). Store `hash` for `user` to upgrade it; the
+ * same hash is on the result as `rehash`.
+ */
+export interface RehashEvent {
+  readonly user: unknown;
+  readonly provider: string;
+  /** The new hash, made by the verifier's `hash()`. */
+  readonly hash: string;
+  readonly context: RequestContext;
+}
+
+/** Which store a throttle keeps its counters in. */
+export type ThrottleStoreName = 'memory' | 'postgres' | 'redis';
+
+/**
+ * Edge-triggered: the throttle's shared store (PostgreSQL or Redis) failed or
+ * timed out; the limits are counted in this process's memory until it
+ * answers again. No login was refused or granted because of it.
+ */
+export interface ThrottleStoreFailureEvent {
+  readonly store: ThrottleStoreName;
+  /** Why, with credentials redacted. */
+  readonly message: string;
+}
+
+/** Edge-triggered: the throttle's shared store answers again. */
+export interface ThrottleStoreRecoveredEvent {
+  readonly store: ThrottleStoreName;
+}
+
+/** What a hook set holding resources (an audit sink, say) reports in `auth.health()`. */
+export interface HookSetHealth {
+  /** Which hook set, e.g. `audit`. */
+  readonly name: string;
+  /** False when it is failing to do its job (its store is down, say). */
+  readonly ok: boolean;
+  /** Why not ok, with credentials redacted. */
+  readonly message?: string;
+  /** Its counters, e.g. `{ buffered: 12, written: 340, dropped: 0 }`. */
+  readonly counts: Readonly<Record<string, number>>;
+}
+
+/**
  * A set of callbacks, all optional. Install several (alerting, audit,
  * metrics). A hook that throws or rejects is caught and logged; it never
  * changes the outcome nor delays the answer, because hooks are never awaited.
@@ -128,10 +180,24 @@ export interface AuthHooks {
   onUnavailable?(event: UnavailableEvent): void | Promise<void>;
   onInvalidHash?(event: InvalidHashEvent): void | Promise<void>;
   onSchemaDrift?(event: SchemaDriftEvent): void | Promise<void>;
+  onRehash?(event: RehashEvent): void | Promise<void>;
+  onThrottleStoreFailure?(event: ThrottleStoreFailureEvent): void | Promise<void>;
+  onThrottleStoreRecovered?(event: ThrottleStoreRecoveredEvent): void | Promise<void>;
+  /**
+   * Not an event: a hook set holding resources reports here, and
+   * `auth.health()` lists what it says under `hookSets`.
+   */
+  health?(): HookSetHealth;
+  /**
+   * Not an event: called once by `auth.close()` after the calls in flight
+   * finished, so a hook set can flush what it buffered. Awaited (bound your
+   * own time: an audit sink flushes within its `closeTimeoutMs`).
+   */
+  close?(): Promise<void>;
 }
 
 /** Names of the events a hook set can listen to. */
-export type AuthHookName = keyof AuthHooks;
+export type AuthHookName = Exclude<keyof AuthHooks, 'health' | 'close'>;
 
 /** Every hook name, in the order of {@link AuthHooks}. */
 export const AUTH_HOOK_NAMES = Object.freeze([
@@ -144,6 +210,9 @@ export const AUTH_HOOK_NAMES = Object.freeze([
   'onUnavailable',
   'onInvalidHash',
   'onSchemaDrift',
+  'onRehash',
+  'onThrottleStoreFailure',
+  'onThrottleStoreRecovered',
 ] as const) satisfies readonly AuthHookName[];
 
 // Compile-time: the list above names every hook of AuthHooks.

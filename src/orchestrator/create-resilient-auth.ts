@@ -116,7 +116,12 @@ class Authenticator<U> implements ResilientAuth<U> {
       const context = input.value.context ?? NO_CONTEXT;
       const answer = await this.#chain.ask(identifier, context);
       if (!answer.answered) {
-        this.#serving.unavailable(answer.failures, performance.now() - started, context);
+        this.#serving.unavailable(
+          identifier,
+          answer.failures,
+          performance.now() - started,
+          context,
+        );
         throw new AuthUnavailableError(answer.message, answer.failures);
       }
       this.#serving.served(answer.provider, answer.failures, context);

@@ -126,6 +126,7 @@ export class CredentialDecision<U> {
       durationMs: performance.now() - attempt.started,
     });
     this.events.emit('onUnavailable', () => ({
+      identifier: attempt.identifier,
       failures: summaries([failure]),
       durationMs: failure.durationMs,
       context: attempt.context,

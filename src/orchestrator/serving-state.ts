@@ -36,9 +36,15 @@ export class ServingState {
   }
 
   /** No provider could answer this call. */
-  unavailable(failures: readonly Failure[], durationMs: number, context: RequestContext): void {
+  unavailable(
+    identifier: string,
+    failures: readonly Failure[],
+    durationMs: number,
+    context: RequestContext,
+  ): void {
     this.#moveTo('unavailable');
     this.events.emit('onUnavailable', () => ({
+      identifier,
       failures: summaries(failures),
       durationMs,
       context,
