@@ -28,12 +28,17 @@ export type {
   DegradedEvent,
   FailureSummary,
   FallbackEvent,
+  HookSetHealth,
   InvalidHashEvent,
   ProviderFailureEvent,
   RecoveredEvent,
+  RehashEvent,
   RejectionCause,
   RequestContext,
   SchemaDriftEvent,
+  ThrottleStoreFailureEvent,
+  ThrottleStoreName,
+  ThrottleStoreRecoveredEvent,
   UnavailableEvent,
 } from './hooks/events.js';
 export type { Logger } from './hooks/logger.js';
@@ -69,7 +74,7 @@ export type {
 export type { BcryptVerifierOptions } from './password/bcrypt-verifier.js';
 export { bcryptVerifier } from './password/bcrypt-verifier.js';
 export { hashPassword } from './password/hash-password.js';
-export type { PasswordVerifier } from './password/verifier.js';
+export type { PasswordVerifier, VerifyOptions } from './password/verifier.js';
 export type { ColumnMapping, UserRow } from './providers/columns.js';
 export { DEFAULT_COLUMNS } from './providers/columns.js';
 export type {

@@ -1,7 +1,7 @@
 import { safeMessage } from '../errors/classify.js';
 import { AuthUnavailableError, ResilientAuthError } from '../errors/errors.js';
 import { HookDispatcher } from '../hooks/dispatch.js';
-import type { RequestContext } from '../hooks/events.js';
+import type { AuthHooks, HookSetHealth, RequestContext } from '../hooks/events.js';
 import type { Logger } from '../hooks/logger.js';
 import { bcryptVerifier } from '../password/bcrypt-verifier.js';
 import type { PasswordVerifier } from '../password/verifier.js';
@@ -44,9 +44,10 @@ export interface ResilientAuth<U = AuthUser> {
    * Stops taking calls (`authenticate()` then rejects with code `CLOSED`),
    * lets the calls in flight finish (their lookups end within `deadlineMs`;
    * it waits at most `deadlineMs` plus 5 s for their password checks), then
-   * closes every provider and the verifier's threads. A provider whose
-   * `close()` fails is reported through the logger; the others are still
-   * closed. Idempotent.
+   * closes every provider, every hook set with a `close()` (an audit sink
+   * flushes), the throttle and the verifier's threads. One whose `close()`
+   * fails is reported through the logger; the others are still closed.
+   * Idempotent.
    */
   close(): Promise<void>;
 }
@@ -85,6 +86,7 @@ class Authenticator<U> implements ResilientAuth<U> {
   readonly #verifier: PasswordVerifier;
   readonly #parse: CredentialsParser;
   readonly #logger: Logger;
+  readonly #hookSets: readonly AuthHooks[];
   #inFlight = 0;
   #drained: (() => void) | undefined;
   #closed: Promise<void> | undefined;
@@ -92,14 +94,21 @@ class Authenticator<U> implements ResilientAuth<U> {
   constructor(options: ParsedOptions<U>) {
     const events = new HookDispatcher(options.hooks, options.logger);
     this.#logger = options.logger;
+    this.#hookSets = options.hooks;
     this.#verifier = options.verifier ?? bcryptVerifier({ logger: options.logger });
-    this.#parse = credentialsParser(this.#verifier.maxPasswordBytes);
+    this.#parse = credentialsParser(this.#verifier.maxPasswordBytes, options.normalize);
     const slots = options.providers.map(
       ({ provider, policy }) => new ProviderSlot<U>(provider, policy, options.clock, events),
     );
     this.#chain = new ProviderChain(slots, options.mode, options.deadlineMs);
     this.#serving = new ServingState(slots[0]!.name, events);
-    this.#decision = new CredentialDecision<U>(this.#verifier, options.clock, events);
+    this.#decision = new CredentialDecision<U>(
+      this.#verifier,
+      options,
+      options.clock,
+      events,
+      options.logger,
+    );
   }
 
   async authenticate(credentials: Credentials): Promise<AuthResult<U>> {
@@ -134,7 +143,24 @@ class Authenticator<U> implements ResilientAuth<U> {
   health(): HealthSnapshot {
     const { slots, mode } = this.#chain;
     const canServe = slots.map((s) => s.state === 'closed' || s.state === 'half-open');
-    return { status: this.#serving.status(canServe, mode), providers: slots.map(providerHealth) };
+    const hookSets = this.#hookSetHealth();
+    return {
+      status: this.#serving.status(canServe, mode),
+      providers: slots.map(providerHealth),
+      ...(hookSets.length > 0 && { hookSets }),
+    };
+  }
+
+  /** What hook sets holding resources report; one that throws is reported as not ok, never thrown. */
+  #hookSetHealth(): HookSetHealth[] {
+    return this.#hookSets.flatMap((set, index) => {
+      if (typeof set.health !== 'function') return [];
+      try {
+        return [set.health()];
+      } catch (error) {
+        return [{ name: `hook set #${index}`, ok: false, message: safeMessage(error), counts: {} }];
+      }
+    });
   }
 
   async check(): Promise<CheckReport> {
@@ -176,6 +202,10 @@ class Authenticator<U> implements ResilientAuth<U> {
       ...this.#chain.slots.map((slot) => ({
         what: `provider "${slot.name}"`,
         run: () => slot.provider.close?.(),
+      })),
+      ...this.#hookSets.map((set, index) => ({
+        what: `hook set #${index}`,
+        run: () => set.close?.(),
       })),
       { what: 'password verifier', run: () => this.#verifier.close?.() },
     ];

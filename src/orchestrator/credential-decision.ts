@@ -2,6 +2,7 @@ import { safeMessage } from '../errors/classify.js';
 import { AuthUnavailableError, failureOf, ResilientAuthError } from '../errors/errors.js';
 import type { EventSink } from '../hooks/dispatch.js';
 import type { RejectionCause, RequestContext } from '../hooks/events.js';
+import type { Logger } from '../hooks/logger.js';
 import type { PasswordVerifier } from '../password/verifier.js';
 import type { Account } from '../providers/provider.js';
 import type { Clock } from './clock.js';
@@ -18,6 +19,22 @@ export interface Attempt {
   readonly started: number;
 }
 
+/** How the decision checks passwords, from the options. */
+export interface VerifyPolicy {
+  /** Bound on a verification's wait for a thread; undefined: what is left of `deadlineMs`. */
+  readonly verifyWaitMs: number | undefined;
+  readonly deadlineMs: number;
+  /** Unicode normalization applied to the password before verifying and rehashing. */
+  readonly normalize: 'NFKC' | undefined;
+}
+
+/** What checking a password against one hash found. */
+interface Match {
+  readonly matches: boolean;
+  /** Matched only as typed, not in the configured normalization form: a hash to upgrade. */
+  readonly unnormalized: boolean;
+}
+
 /**
  * Decides a login once a provider answered: verifies the password exactly
  * once (against a dummy hash when there is no account or its hash is
@@ -30,8 +47,10 @@ export class CredentialDecision<U> {
 
   constructor(
     private readonly verifier: PasswordVerifier,
+    private readonly policy: VerifyPolicy,
     private readonly clock: Clock,
     private readonly events: EventSink,
+    private readonly logger: Logger,
   ) {
     this.#dummyHash = verifier.dummyHash(undefined);
   }
@@ -56,14 +75,9 @@ export class CredentialDecision<U> {
       this.#dummyHash = this.verifier.dummyHash(hash);
     }
 
-    let matches: boolean;
-    try {
-      matches = await this.verifier.verify(attempt.password, hash);
-    } catch (error) {
-      throw this.#verifierFailed(error, attempt);
-    }
+    const { matches, unnormalized } = await this.#check(attempt, hash);
     // A dummy or malformed hash never grants, whatever the verifier said.
-    if (account === null || cause !== undefined || matches !== true) {
+    if (account === null || cause !== undefined || !matches) {
       this.rejected(cause ?? 'wrong_password', attempt, provider, degraded);
       return { ok: false, reason: 'invalid_credentials' };
     }
@@ -76,6 +90,10 @@ export class CredentialDecision<U> {
       this.rejected('account_locked', attempt, provider, degraded);
       return { ok: false, reason: 'account_locked', retryAfterMs: lockedForMs };
     }
+    const rehash =
+      unnormalized || this.verifier.needsRehash?.(hash) === true
+        ? await this.#rehash(attempt, account.user, provider)
+        : undefined;
     this.events.emit('onAttempt', () => ({
       outcome: 'authenticated',
       identifier: attempt.identifier,
@@ -90,7 +108,58 @@ export class CredentialDecision<U> {
       provider,
       degraded,
       mustChangePassword: account.mustChangePassword === true,
+      ...(rehash !== undefined && { rehash }),
     };
+  }
+
+  /**
+   * Verifies the password, normalized when configured. A password typed in
+   * another form than the one its hash was made from is tried as typed too,
+   * whatever the hash (the dummy included, so a miss costs the same): a match
+   * that way is a hash to upgrade.
+   */
+  async #check(attempt: Attempt, hash: string): Promise<Match> {
+    const normalized = this.#normalized(attempt.password);
+    if (await this.#verify(normalized, hash, attempt))
+      return { matches: true, unnormalized: false };
+    if (normalized === attempt.password) return { matches: false, unnormalized: false };
+    const matches = await this.#verify(attempt.password, hash, attempt);
+    return { matches, unnormalized: matches };
+  }
+
+  /** One verification, waiting for a thread at most what the policy allows. */
+  async #verify(password: string, hash: string, attempt: Attempt): Promise<boolean> {
+    const { verifyWaitMs, deadlineMs } = this.policy;
+    const maxWaitMs =
+      verifyWaitMs ?? Math.max(0, deadlineMs - (performance.now() - attempt.started));
+    try {
+      return (await this.verifier.verify(password, hash, { maxWaitMs })) === true;
+    } catch (error) {
+      throw this.#verifierFailed(error, attempt);
+    }
+  }
+
+  #normalized(password: string): string {
+    return this.policy.normalize === undefined
+      ? password
+      : password.normalize(this.policy.normalize);
+  }
+
+  /** A new hash at the verifier's target, for the app to store; a failure here never fails the login. */
+  async #rehash(attempt: Attempt, user: U, provider: string): Promise<string | undefined> {
+    if (this.verifier.hash === undefined) return undefined;
+    let hash: string;
+    try {
+      hash = await this.verifier.hash(this.#normalized(attempt.password));
+    } catch (error) {
+      this.logger.warn('rehashing a password failed; login unaffected, the old hash stays', {
+        provider,
+        error: safeMessage(error),
+      });
+      return undefined;
+    }
+    this.events.emit('onRehash', () => ({ user, provider, hash, context: attempt.context }));
+    return hash;
   }
 
   /** Reports a rejection, with its precise cause, to `onAttempt`. */
@@ -111,10 +180,15 @@ export class CredentialDecision<U> {
     }));
   }
 
-  /** The lookup answered but the password could not be checked: that is "cannot decide" too. */
+  /**
+   * The lookup answered but the password could not be checked: that is "cannot
+   * decide" too. `OVERLOADED` (shed: no thread free in time) stays itself, so
+   * adapters can answer 503 with Retry-After; anything else is `VERIFIER_FAILED`.
+   */
   #verifierFailed(error: unknown, attempt: Attempt): AuthUnavailableError {
     const failed =
-      error instanceof ResilientAuthError && error.code === 'VERIFIER_FAILED'
+      error instanceof ResilientAuthError &&
+      (error.code === 'VERIFIER_FAILED' || error.code === 'OVERLOADED')
         ? error
         : new ResilientAuthError(
             'VERIFIER_FAILED',

@@ -5,7 +5,7 @@ import type { RequestContext } from '../hooks/events.js';
 export interface Credentials {
   /** At most 320 characters, no control characters. Matched as the provider defines (case-insensitive for the SQL providers by default). */
   readonly identifier: string;
-  /** Verified exactly as received: no trimming, no normalization, no truncation. */
+  /** Verified as received: no trimming, no truncation; Unicode-normalized only with the `normalize` option. */
   readonly password: string;
   /** Echoed to hooks for audit; never used to decide. */
   readonly context?: RequestContext;
@@ -32,9 +32,16 @@ export type CredentialsParser = (input: unknown) =>
       readonly context: RequestContext | undefined;
     };
 
-/** Builds the input check: identifier, password (`maxPasswordBytes` UTF-8 bytes at most), context. */
-export function credentialsParser(maxPasswordBytes: number | undefined): CredentialsParser {
+/**
+ * Builds the input check: identifier, password (`maxPasswordBytes` UTF-8 bytes
+ * at most, as typed and, when `normalize` is set, once normalized too), context.
+ */
+export function credentialsParser(
+  maxPasswordBytes: number | undefined,
+  normalize?: 'NFKC',
+): CredentialsParser {
   const limit = maxPasswordBytes ?? Number.POSITIVE_INFINITY;
+  const fits = (s: string) => Buffer.byteLength(s, 'utf8') <= limit;
   const schema = z.object({
     identifier: z
       .string()
@@ -45,7 +52,10 @@ export function credentialsParser(maxPasswordBytes: number | undefined): Credent
     password: z
       .string()
       .min(1)
-      .refine((s) => s.length <= limit && Buffer.byteLength(s, 'utf8') <= limit),
+      .refine(
+        (s) =>
+          s.length <= limit && fits(s) && (normalize === undefined || fits(s.normalize(normalize))),
+      ),
     context: contextSchema.optional(),
   });
   return (input) => {

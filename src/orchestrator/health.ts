@@ -1,6 +1,6 @@
 import { failureHint } from '../errors/classify.js';
 import type { Failure } from '../errors/errors.js';
-import type { CircuitStateName } from '../hooks/events.js';
+import type { CircuitStateName, HookSetHealth } from '../hooks/events.js';
 import type { ProviderSlot } from './provider-slot.js';
 
 /** Overall service state: primary serving, a fallback serving, or none can. */
@@ -26,6 +26,8 @@ export interface ProviderHealth {
 export interface HealthSnapshot {
   readonly status: HealthStatus;
   readonly providers: readonly ProviderHealth[];
+  /** What each hook set with a `health()` (an audit sink, say) reports. Absent when none has one. */
+  readonly hookSets?: readonly HookSetHealth[];
 }
 
 /** One provider's active probe in a {@link CheckReport}. */

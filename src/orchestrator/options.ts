@@ -70,6 +70,25 @@ export interface ResilientAuthOptions<U = AuthUser> {
   readonly hooks?: AuthHooks | readonly AuthHooks[];
   /** Default: `bcryptVerifier()` (bcryptjs in a worker pool sized to the machine). */
   readonly verifier?: PasswordVerifier;
+  /**
+   * Longest a password check may wait for a verifier thread. A login that
+   * cannot start its check in time is shed at once: `AuthUnavailableError`
+   * with a `password-verifier` failure of code `OVERLOADED` (kind
+   * `overloaded`), instead of queueing long after its caller gave up.
+   * Default: what is left of {@link deadlineMs} when the lookup answered.
+   */
+  readonly verifyWaitMs?: number;
+  /**
+   * Unicode normalization of passwords before they are verified (and
+   * rehashed), as NIST 800-63B recommends, so a password typed as NFD on one
+   * keyboard matches the NFC it was set with. Hash new passwords the same way
+   * (`hashPassword(password, { normalize: 'NFKC' })`). Opt-in: hashes made
+   * before were made from passwords as typed; with it on, a password that
+   * matches only as typed still logs in and gets a new hash (`result.rehash`,
+   * `onRehash`, when the verifier can hash), which migrates them.
+   * Default: none (verified exactly as received).
+   */
+  readonly normalize?: 'NFKC';
   /** Default: `Date.now()`. */
   readonly clock?: Clock;
   /** Where failing hooks and the like are reported. Default: console. */
@@ -95,6 +114,9 @@ export interface ParsedOptions<U> {
   readonly hooks: readonly AuthHooks[];
   /** Undefined: the default `bcryptVerifier()`, built by the caller with {@link logger}. */
   readonly verifier: PasswordVerifier | undefined;
+  /** Undefined: what is left of the deadline. */
+  readonly verifyWaitMs: number | undefined;
+  readonly normalize: 'NFKC' | undefined;
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -198,12 +220,12 @@ const entrySchema = z.union([
 const KNOWN_HOOKS: ReadonlySet<string> = new Set(AUTH_HOOK_NAMES);
 
 /**
- * A hook set: any object whose hook names resolve to functions, own or
- * inherited. A member named like a hook (`onSomething`) that is not one is
+ * A hook set: any object whose hook names (and `health`, `close`) resolve to
+ * functions, own or inherited. A member named like a hook (`onSomething`) that is not one is
  * refused, so a typo cannot silently lose an alert.
  */
 const hookSetSchema = inPlace<AuthHooks>((set, report) => {
-  functions(set, report, [], AUTH_HOOK_NAMES);
+  functions(set, report, [], [...AUTH_HOOK_NAMES, 'health', 'close']);
   const unknown = hookLikeNames(set).filter((name) => !KNOWN_HOOKS.has(name));
   if (unknown.length > 0) {
     report(
@@ -229,7 +251,18 @@ function hookLikeNames(set: object): string[] {
 }
 
 const verifierSchema = inPlace<PasswordVerifier>((verifier, report) => {
-  functions(verifier, report, ['verify', 'isWellFormed', 'dummyHash'], ['close']);
+  functions(
+    verifier,
+    report,
+    ['verify', 'isWellFormed', 'dummyHash'],
+    ['needsRehash', 'hash', 'close'],
+  );
+  if ((verifier.needsRehash === undefined) !== (verifier.hash === undefined)) {
+    report(
+      verifier.hash === undefined ? 'hash' : 'needsRehash',
+      'needsRehash and hash come together: give both or neither',
+    );
+  }
   const max = verifier.maxPasswordBytes;
   if (max !== undefined && !(Number.isInteger(max) && (max as number) > 0)) {
     report('maxPasswordBytes', 'expected a positive integer');
@@ -243,6 +276,8 @@ const optionsSchema = z.strictObject({
   policy: policySchema.optional(),
   hooks: z.union([z.array(hookSetSchema), hookSetSchema]).optional(),
   verifier: verifierSchema.optional(),
+  verifyWaitMs: z.number().int().min(0).max(2_147_483_647).optional(),
+  normalize: z.literal('NFKC').optional(),
   clock: inPlace<Clock>((clock, report) => functions(clock, report, ['now'])).optional(),
   logger: inPlace<Logger>((logger, report) =>
     functions(logger, report, ['warn', 'error']),
@@ -284,6 +319,8 @@ export function parseOptions<U>(options: ResilientAuthOptions<U>): ParsedOptions
     deadlineMs: data.deadlineMs ?? DEFAULT_DEADLINE_MS,
     hooks: data.hooks === undefined ? [] : Array.isArray(data.hooks) ? data.hooks : [data.hooks],
     verifier: data.verifier,
+    verifyWaitMs: data.verifyWaitMs,
+    normalize: data.normalize,
     clock: data.clock ?? systemClock,
     logger: data.logger ?? consoleLogger,
   };

@@ -17,6 +17,13 @@ export interface AuthSuccess<U = AuthUser> {
   /** True when an earlier provider could not answer (the answer came from a fallback). */
   readonly degraded: boolean;
   readonly mustChangePassword: boolean;
+  /**
+   * Present when the stored hash is weaker than the verifier's target (a lower
+   * cost, another algorithm, or made from an un-normalized password): the
+   * password rehashed at the target. Store it for this user; `onRehash`
+   * carries it too.
+   */
+  readonly rehash?: string;
 }
 
 /**

@@ -6,6 +6,8 @@ import type { Logger, PasswordVerifier } from '../../src/index.js';
  */
 export interface RecordingVerifier extends PasswordVerifier {
   readonly calls: { password: string; hash: string }[];
+  /** The `maxWaitMs` each verification was given, in order. */
+  readonly waits: (number | undefined)[];
 }
 
 export const fakeHash = (password: string) => `fake$${password}`;
@@ -13,13 +15,16 @@ export const FAKE_DUMMY = 'fake$\u0000dummy';
 
 export function recordingVerifier(): RecordingVerifier {
   const calls: { password: string; hash: string }[] = [];
+  const waits: (number | undefined)[] = [];
   return {
     calls,
+    waits,
     maxPasswordBytes: 72,
     isWellFormed: (hash) => hash.startsWith('fake$'),
     dummyHash: () => FAKE_DUMMY,
-    async verify(password, hash) {
+    async verify(password, hash, options) {
       calls.push({ password, hash });
+      waits.push(options?.maxWaitMs);
       return hash === fakeHash(password);
     },
   };

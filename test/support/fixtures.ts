@@ -1,4 +1,6 @@
+import { AUTH_HOOK_NAMES } from '../../src/hooks/events.js';
 import {
+  type AuthHookName,
   type AuthHooks,
   type AuthProvider,
   createResilientAuth,
@@ -30,24 +32,14 @@ export const accounts: MemoryAccount<typeof ADA>[] = [
 
 /** Every event every hook saw, in order, for assertions and secret scans. */
 export function recordingHooks() {
-  const events: { hook: keyof AuthHooks; event: unknown }[] = [];
+  const events: { hook: AuthHookName; event: unknown }[] = [];
   const record =
-    (hook: keyof AuthHooks) =>
+    (hook: AuthHookName) =>
     (event: unknown): void => {
       events.push({ hook, event });
     };
-  const hooks: AuthHooks = {
-    onAttempt: record('onAttempt'),
-    onProviderFailure: record('onProviderFailure'),
-    onFallback: record('onFallback'),
-    onCircuitStateChange: record('onCircuitStateChange'),
-    onDegraded: record('onDegraded'),
-    onRecovered: record('onRecovered'),
-    onUnavailable: record('onUnavailable'),
-    onInvalidHash: record('onInvalidHash'),
-    onSchemaDrift: record('onSchemaDrift'),
-  };
-  const of = (hook: keyof AuthHooks) => events.filter((e) => e.hook === hook).map((e) => e.event);
+  const hooks: AuthHooks = Object.fromEntries(AUTH_HOOK_NAMES.map((name) => [name, record(name)]));
+  const of = (hook: AuthHookName) => events.filter((e) => e.hook === hook).map((e) => e.event);
   return { hooks, events, of };
 }
 

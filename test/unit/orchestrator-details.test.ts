@@ -287,6 +287,7 @@ describe('what hooks read: event fields and durations', () => {
     ]);
     expect(recorded.of('onUnavailable')).toEqual([
       {
+        identifier: login.identifier,
         failures: [
           expect.objectContaining({ provider: 'primary', durationMs: 300 }),
           expect.objectContaining({ provider: 'fallback', durationMs: 300 }),
@@ -421,6 +422,7 @@ describe('the password verifier under the decision', () => {
     expect(raw).toMatchObject({ code: 'VERIFIER_FAILED', cause: { message: 'worker died' } });
     expect(recorded.of('onUnavailable')).toEqual([
       {
+        identifier: login.identifier,
         failures: [
           expect.objectContaining({ provider: 'password-verifier', code: 'VERIFIER_FAILED' }),
         ],
@@ -440,6 +442,20 @@ describe('the password verifier under the decision', () => {
     expect(isAuthUnavailableError(typed) && typed.message).toBe(
       'password verification queue is full (2 waiting)',
     );
+
+    // Shed for overload: OVERLOADED stays itself (kind overloaded), so adapters answer 503.
+    verifier.verify = async () => {
+      throw new ResilientAuthError('OVERLOADED', 'no verifier thread free within 0 ms');
+    };
+    const shed = await rejection(auth.authenticate(login));
+    expect(isAuthUnavailableError(shed) && shed.failures).toEqual([
+      expect.objectContaining({
+        provider: 'password-verifier',
+        code: 'OVERLOADED',
+        kind: 'overloaded',
+        transient: false,
+      }),
+    ]);
 
     // Another library error (a verifier closed under the call) is still VERIFIER_FAILED.
     verifier.verify = async () => {
