@@ -185,9 +185,9 @@ describe('a full queue', () => {
       if (outcome.status === 'fulfilled') expect(outcome.value).toBe(true);
       else
         expect(outcome.reason).toMatchObject({
-          code: 'VERIFIER_FAILED',
+          code: 'OVERLOADED',
           message:
-            'password verification queue is full (2 waiting): raise threads or maxQueue, or throttle logins',
+            'bcrypt verification overloaded: the queue is full (2 waiting); raise threads, scale out, or throttle logins',
         });
     }
     // Not in-thread, not marked broken: later verifications still run on the pool.
@@ -238,7 +238,11 @@ describe('a full queue', () => {
       expect(isAuthUnavailableError(error)).toBe(true);
       if (!isAuthUnavailableError(error)) continue;
       expect(error.failures).toEqual([
-        expect.objectContaining({ provider: 'password-verifier', code: 'VERIFIER_FAILED' }),
+        expect.objectContaining({
+          provider: 'password-verifier',
+          code: 'OVERLOADED',
+          kind: 'overloaded',
+        }),
       ]);
     }
     for (const outcome of outcomes) {
