@@ -1,5 +1,12 @@
 // The public API of resilient-auth. Everything exported is listed here by name.
 
+export type { AuditDropEvent, AuditDropReason, AuditSinkOptions } from './audit/audit-options.js';
+export { AUDIT_DEFAULTS } from './audit/audit-options.js';
+export type { AuditOutcome } from './audit/audit-row.js';
+export type { AuditSchemaOptions, AuditTable } from './audit/audit-schema.js';
+export { AUDIT_COLUMNS, auditSchemaSql, DEFAULT_AUDIT_TABLE } from './audit/audit-schema.js';
+export type { AuditSink } from './audit/audit-sink.js';
+export { auditSink } from './audit/audit-sink.js';
 export { errorCode, failureHint, failureKind, isTransientError } from './errors/classify.js';
 export type {
   Failure,
@@ -71,10 +78,20 @@ export type {
   AuthResult,
   AuthSuccess,
 } from './orchestrator/result.js';
+export type { Argon2VerifierOptions } from './password/argon2-verifier.js';
+export { ARGON2_MAX_PASSWORD_BYTES, argon2Verifier } from './password/argon2-verifier.js';
 export type { BcryptVerifierOptions } from './password/bcrypt-verifier.js';
 export { bcryptVerifier } from './password/bcrypt-verifier.js';
+export type { HashPasswordOptions } from './password/hash-password.js';
 export { hashPassword } from './password/hash-password.js';
+export type { MultiFormatVerifierOptions } from './password/multi-format-verifier.js';
+export { multiFormatVerifier } from './password/multi-format-verifier.js';
+export type { NativeBcryptVerifierOptions } from './password/native-bcrypt-verifier.js';
+export { nativeBcryptVerifier } from './password/native-bcrypt-verifier.js';
+export type { NativeThreadOptions } from './password/native-verifier-queue.js';
 export type { PasswordVerifier, VerifyOptions } from './password/verifier.js';
+export type { VerifyQueueOptions } from './password/verify-queue.js';
+export { VerifyQueue } from './password/verify-queue.js';
 export type { ColumnMapping, UserRow } from './providers/columns.js';
 export { DEFAULT_COLUMNS } from './providers/columns.js';
 export type {
@@ -113,3 +130,19 @@ export type {
   ValidateSchemaOptions,
 } from './schema/validate-schema.js';
 export { validateSchema } from './schema/validate-schema.js';
+export type {
+  AccountLimitOptions,
+  ConsecutiveLimitOptions,
+  IpLimitOptions,
+  MemoryThrottleStore,
+  PostgresThrottleStore,
+  RedisThrottleStore,
+  ThrottleIoRedisClient,
+  ThrottleNodeRedisClient,
+  ThrottleOptions,
+  ThrottlePgPool,
+  ThrottleRedisClient,
+  ThrottleStoreOptions,
+} from './throttle/throttle-options.js';
+export { DEFAULT_THROTTLE } from './throttle/throttle-options.js';
+export { throttleSchemaSql } from './throttle/throttle-schema.js';

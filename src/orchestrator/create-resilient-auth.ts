@@ -6,7 +6,13 @@ import type { Logger } from '../hooks/logger.js';
 import { bcryptVerifier } from '../password/bcrypt-verifier.js';
 import type { PasswordVerifier } from '../password/verifier.js';
 import type { AuthUser } from '../providers/provider.js';
-import { CredentialDecision } from './credential-decision.js';
+import {
+  createThrottle,
+  type Throttle,
+  type ThrottleAdmission,
+  type ThrottleOutcome,
+} from '../throttle/throttle.js';
+import { type Attempt, CredentialDecision } from './credential-decision.js';
 import { type Credentials, type CredentialsParser, credentialsParser } from './credentials.js';
 import {
   type CheckReport,
@@ -54,6 +60,12 @@ export interface ResilientAuth<U = AuthUser> {
 
 const NO_CONTEXT: RequestContext = Object.freeze({});
 
+// Without a throttle every attempt is admitted and nothing is counted.
+const UNTHROTTLED: ThrottleAdmission = Object.freeze({
+  admitted: true,
+  settle: async () => undefined,
+});
+
 // How long close() lets calls in flight verify their password after their
 // lookups, which the deadline bounds: a generous bound on a queued bcrypt check.
 const DRAIN_VERIFY_MS = 5000;
@@ -87,6 +99,9 @@ class Authenticator<U> implements ResilientAuth<U> {
   readonly #parse: CredentialsParser;
   readonly #logger: Logger;
   readonly #hookSets: readonly AuthHooks[];
+  readonly #throttle: Throttle | undefined;
+  /** False while the throttle's shared store fails (counting in memory meanwhile). */
+  #throttleStoreOk = true;
   #inFlight = 0;
   #drained: (() => void) | undefined;
   #closed: Promise<void> | undefined;
@@ -102,6 +117,18 @@ class Authenticator<U> implements ResilientAuth<U> {
     );
     this.#chain = new ProviderChain(slots, options.mode, options.deadlineMs);
     this.#serving = new ServingState(slots[0]!.name, events);
+    this.#throttle =
+      options.throttle &&
+      createThrottle(options.throttle, {
+        storeFailed: (store, message) => {
+          this.#throttleStoreOk = false;
+          events.emit('onThrottleStoreFailure', () => ({ store, message }));
+        },
+        storeRecovered: (store) => {
+          this.#throttleStoreOk = true;
+          events.emit('onThrottleStoreRecovered', () => ({ store }));
+        },
+      });
     this.#decision = new CredentialDecision<U>(
       this.#verifier,
       options,
@@ -121,23 +148,40 @@ class Authenticator<U> implements ResilientAuth<U> {
         this.#decision.rejected('invalid_input', { context: input.context ?? NO_CONTEXT, started });
         return { ok: false, reason: 'invalid_input', field: input.field };
       }
-      const { identifier, password } = input.value;
       const context = input.value.context ?? NO_CONTEXT;
-      const answer = await this.#chain.ask(identifier, context);
-      if (!answer.answered) {
-        this.#serving.unavailable(
-          identifier,
-          answer.failures,
-          performance.now() - started,
-          context,
-        );
-        throw new AuthUnavailableError(answer.message, answer.failures);
+      const attempt = { ...input.value, context, started };
+      const admission = this.#throttle
+        ? await this.#throttle.admit(attempt.identifier, context.ip)
+        : UNTHROTTLED;
+      if (!admission.admitted) {
+        this.#decision.rejected('rate_limited', attempt);
+        return { ok: false, reason: 'rate_limited', retryAfterMs: admission.retryAfterMs };
       }
-      this.#serving.served(answer.provider, answer.failures, context);
-      return await this.#decision.decide(answer, { identifier, password, context, started });
+      // Anything but an answer (an outage, an overload, a close) counts against no one.
+      let outcome: ThrottleOutcome = 'uncounted';
+      try {
+        const result = await this.#decide(attempt);
+        // Disabled and locked accounts gave the right password: not a guess to count.
+        outcome = !result.ok && result.reason === 'invalid_credentials' ? 'failure' : 'success';
+        return result;
+      } finally {
+        if (admission !== UNTHROTTLED) await admission.settle(outcome);
+      }
     } finally {
       if (--this.#inFlight === 0) this.#drained?.();
     }
+  }
+
+  /** Asks the providers, then decides on the answer; throws when no provider could answer. */
+  async #decide(attempt: Attempt): Promise<AuthResult<U>> {
+    const answer = await this.#chain.ask(attempt.identifier, attempt.context);
+    if (!answer.answered) {
+      const durationMs = performance.now() - attempt.started;
+      this.#serving.unavailable(attempt.identifier, answer.failures, durationMs, attempt.context);
+      throw new AuthUnavailableError(answer.message, answer.failures);
+    }
+    this.#serving.served(answer.provider, answer.failures, attempt.context);
+    return this.#decision.decide(answer, attempt);
   }
 
   health(): HealthSnapshot {
@@ -147,6 +191,9 @@ class Authenticator<U> implements ResilientAuth<U> {
     return {
       status: this.#serving.status(canServe, mode),
       providers: slots.map(providerHealth),
+      ...(this.#throttle && {
+        throttle: { store: this.#throttle.store, storeOk: this.#throttleStoreOk },
+      }),
       ...(hookSets.length > 0 && { hookSets }),
     };
   }
@@ -207,6 +254,7 @@ class Authenticator<U> implements ResilientAuth<U> {
         what: `hook set #${index}`,
         run: () => set.close?.(),
       })),
+      { what: 'throttle', run: () => this.#throttle?.close() },
       { what: 'password verifier', run: () => this.#verifier.close?.() },
     ];
     await Promise.all(

@@ -3,7 +3,7 @@ import { AuthUnavailableError, failureOf, ResilientAuthError } from '../errors/e
 import type { EventSink } from '../hooks/dispatch.js';
 import type { RejectionCause, RequestContext } from '../hooks/events.js';
 import type { Logger } from '../hooks/logger.js';
-import type { PasswordVerifier } from '../password/verifier.js';
+import type { PasswordVerifier, VerifyOptions } from '../password/verifier.js';
 import type { Account } from '../providers/provider.js';
 import type { Clock } from './clock.js';
 import type { Answer } from './provider-chain.js';
@@ -129,14 +129,19 @@ export class CredentialDecision<U> {
 
   /** One verification, waiting for a thread at most what the policy allows. */
   async #verify(password: string, hash: string, attempt: Attempt): Promise<boolean> {
-    const { verifyWaitMs, deadlineMs } = this.policy;
-    const maxWaitMs =
-      verifyWaitMs ?? Math.max(0, deadlineMs - (performance.now() - attempt.started));
     try {
-      return (await this.verifier.verify(password, hash, { maxWaitMs })) === true;
+      return (await this.verifier.verify(password, hash, this.#waitFor(attempt))) === true;
     } catch (error) {
       throw this.#verifierFailed(error, attempt);
     }
+  }
+
+  /** How long a check may wait for a thread: `verifyWaitMs`, or what is left of the deadline. */
+  #waitFor(attempt: Attempt): VerifyOptions {
+    const { verifyWaitMs, deadlineMs } = this.policy;
+    return {
+      maxWaitMs: verifyWaitMs ?? Math.max(0, deadlineMs - (performance.now() - attempt.started)),
+    };
   }
 
   #normalized(password: string): string {
@@ -150,7 +155,7 @@ export class CredentialDecision<U> {
     if (this.verifier.hash === undefined) return undefined;
     let hash: string;
     try {
-      hash = await this.verifier.hash(this.#normalized(attempt.password));
+      hash = await this.verifier.hash(this.#normalized(attempt.password), this.#waitFor(attempt));
     } catch (error) {
       this.logger.warn('rehashing a password failed; login unaffected, the old hash stays', {
         provider,

@@ -1,6 +1,6 @@
 import { failureHint } from '../errors/classify.js';
 import type { Failure } from '../errors/errors.js';
-import type { CircuitStateName, HookSetHealth } from '../hooks/events.js';
+import type { CircuitStateName, HookSetHealth, ThrottleStoreName } from '../hooks/events.js';
 import type { ProviderSlot } from './provider-slot.js';
 
 /** Overall service state: primary serving, a fallback serving, or none can. */
@@ -26,6 +26,11 @@ export interface ProviderHealth {
 export interface HealthSnapshot {
   readonly status: HealthStatus;
   readonly providers: readonly ProviderHealth[];
+  /**
+   * The throttle, when configured: where it counts, and whether its shared
+   * store answers (false: counting in this process's memory meanwhile).
+   */
+  readonly throttle?: { readonly store: ThrottleStoreName; readonly storeOk: boolean };
   /** What each hook set with a `health()` (an audit sink, say) reports. Absent when none has one. */
   readonly hookSets?: readonly HookSetHealth[];
 }

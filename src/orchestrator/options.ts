@@ -4,6 +4,7 @@ import { AUTH_HOOK_NAMES, type AuthHooks } from '../hooks/events.js';
 import { consoleLogger, type Logger } from '../hooks/logger.js';
 import type { PasswordVerifier } from '../password/verifier.js';
 import type { AuthProvider, AuthUser } from '../providers/provider.js';
+import { type ThrottleOptions, throttleOptionsSchema } from '../throttle/throttle-options.js';
 import { type Clock, systemClock } from './clock.js';
 
 /** Retry of transient failures on the same provider. */
@@ -89,6 +90,14 @@ export interface ResilientAuthOptions<U = AuthUser> {
    * Default: none (verified exactly as received).
    */
   readonly normalize?: 'NFKC';
+  /**
+   * Brute-force protection, checked before any lookup or password check: a
+   * throttled attempt answers `rate_limited` with `retryAfterMs` at the cost of
+   * one counter read. Counts wrong passwords and unknown identifiers alike;
+   * never invalid input nor an outage. See {@link ThrottleOptions} for the
+   * limits and stores. Default: off.
+   */
+  readonly throttle?: ThrottleOptions;
   /** Default: `Date.now()`. */
   readonly clock?: Clock;
   /** Where failing hooks and the like are reported. Default: console. */
@@ -117,6 +126,7 @@ export interface ParsedOptions<U> {
   /** Undefined: what is left of the deadline. */
   readonly verifyWaitMs: number | undefined;
   readonly normalize: 'NFKC' | undefined;
+  readonly throttle: ThrottleOptions | undefined;
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -278,6 +288,7 @@ const optionsSchema = z.strictObject({
   verifier: verifierSchema.optional(),
   verifyWaitMs: z.number().int().min(0).max(2_147_483_647).optional(),
   normalize: z.literal('NFKC').optional(),
+  throttle: throttleOptionsSchema.optional(),
   clock: inPlace<Clock>((clock, report) => functions(clock, report, ['now'])).optional(),
   logger: inPlace<Logger>((logger, report) =>
     functions(logger, report, ['warn', 'error']),
@@ -321,6 +332,7 @@ export function parseOptions<U>(options: ResilientAuthOptions<U>): ParsedOptions
     verifier: data.verifier,
     verifyWaitMs: data.verifyWaitMs,
     normalize: data.normalize,
+    throttle: data.throttle,
     clock: data.clock ?? systemClock,
     logger: data.logger ?? consoleLogger,
   };
