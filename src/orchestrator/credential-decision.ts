@@ -26,6 +26,8 @@ export interface VerifyPolicy {
   readonly deadlineMs: number;
   /** Unicode normalization applied to the password before verifying and rehashing. */
   readonly normalize: 'NFKC' | undefined;
+  /** Whether a weaker hash that matched gets a new one (someone stores it). */
+  readonly rehash: boolean;
 }
 
 /** What checking a password against one hash found. */
@@ -91,7 +93,7 @@ export class CredentialDecision<U> {
       return { ok: false, reason: 'account_locked', retryAfterMs: lockedForMs };
     }
     const rehash =
-      unnormalized || this.verifier.needsRehash?.(hash) === true
+      this.policy.rehash && (unnormalized || this.verifier.needsRehash?.(hash) === true)
         ? await this.#rehash(attempt, account.user, provider)
         : undefined;
     this.events.emit('onAttempt', () => ({

@@ -91,6 +91,17 @@ export interface ResilientAuthOptions<U = AuthUser> {
    */
   readonly normalize?: 'NFKC';
   /**
+   * Rehash on login: when a correct password meets a hash weaker than the
+   * verifier's target (its `needsRehash`), or matched only un-normalized, the
+   * verifier hashes it again and the result carries `rehash` (and `onRehash`
+   * fires) for the app to store. It costs one more hash, so it runs only when
+   * someone stores it: turn it on, or install an `onRehash` hook (which turns
+   * it on). Otherwise a user base with cheaper hashes than the target would pay
+   * a full hash at the target on every login. Default: `true` when a hook set
+   * has `onRehash`, else `false`.
+   */
+  readonly rehash?: boolean;
+  /**
    * Brute-force protection, checked before any lookup or password check: a
    * throttled attempt answers `rate_limited` with `retryAfterMs` at the cost of
    * one counter read. Counts wrong passwords and unknown identifiers alike;
@@ -126,6 +137,7 @@ export interface ParsedOptions<U> {
   /** Undefined: what is left of the deadline. */
   readonly verifyWaitMs: number | undefined;
   readonly normalize: 'NFKC' | undefined;
+  readonly rehash: boolean;
   readonly throttle: ThrottleOptions | undefined;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -288,6 +300,7 @@ const optionsSchema = z.strictObject({
   verifier: verifierSchema.optional(),
   verifyWaitMs: z.number().int().min(0).max(2_147_483_647).optional(),
   normalize: z.literal('NFKC').optional(),
+  rehash: z.boolean().optional(),
   throttle: throttleOptionsSchema.optional(),
   clock: inPlace<Clock>((clock, report) => functions(clock, report, ['now'])).optional(),
   logger: inPlace<Logger>((logger, report) =>
@@ -317,6 +330,8 @@ export function parseOptions<U>(options: ResilientAuthOptions<U>): ParsedOptions
         }
       : { provider: entry as AuthProvider<U>, policy: resolvePolicy(data.policy, undefined) },
   );
+  const hooks =
+    data.hooks === undefined ? [] : Array.isArray(data.hooks) ? data.hooks : [data.hooks];
   const seen = new Set<string>();
   providers.forEach(({ provider }, i) => {
     if (seen.has(provider.name)) {
@@ -328,10 +343,11 @@ export function parseOptions<U>(options: ResilientAuthOptions<U>): ParsedOptions
     providers,
     mode: data.mode ?? 'failover',
     deadlineMs: data.deadlineMs ?? DEFAULT_DEADLINE_MS,
-    hooks: data.hooks === undefined ? [] : Array.isArray(data.hooks) ? data.hooks : [data.hooks],
+    hooks,
     verifier: data.verifier,
     verifyWaitMs: data.verifyWaitMs,
     normalize: data.normalize,
+    rehash: data.rehash ?? hooks.some((set) => typeof set.onRehash === 'function'),
     throttle: data.throttle,
     clock: data.clock ?? systemClock,
     logger: data.logger ?? consoleLogger,

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type AttemptEvent,
   type AuthHooks,
+  bcryptVerifier,
   ConfigError,
   createResilientAuth,
   type DegradedEvent,
@@ -236,5 +237,54 @@ describe('hook sets given as class instances', () => {
       });
     expect(build).toThrow(ConfigError);
     expect(build).toThrow(message);
+  });
+
+  it('nor do the throttle, overload and rehash events: no password, no stored hash, no connection password', async () => {
+    const password = 'S3cret-Pa55word!';
+    const passwordHash = await hashPassword(password, 4);
+    const recorded = recordingHooks();
+    const logger = recordingLogger();
+    const primary = memoryProvider({
+      name: 'primary',
+      accounts: [{ identifier: 'ada@example.com', passwordHash, user: { id: 1 } }],
+    });
+    const failingStore = {
+      query: async () => {
+        throw new Error(`connect to postgres://app:${password}@db:5432/app failed`);
+      },
+    };
+    const auth = createResilientAuth({
+      providers: [primary],
+      hooks: recorded.hooks,
+      logger,
+      verifyWaitMs: 0,
+      verifier: bcryptVerifier({ threads: 1, cost: 5 }),
+      throttle: { consecutive: { limit: 2 }, store: { type: 'postgres', pool: failingStore } },
+    });
+    const login = { identifier: 'ada@example.com', password, context: { ip: '192.0.2.1' } };
+    // Two at once on one thread that may not wait: one is checked (and rehashed to cost 5), one shed.
+    const both = await Promise.allSettled([auth.authenticate(login), auth.authenticate(login)]);
+    expect(both.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    for (let i = 0; i < 3; i++) await auth.authenticate({ ...login, password: `${password}x` });
+    await auth.close();
+
+    expect(recorded.of('onThrottleStoreFailure')).toEqual([
+      { store: 'postgres', message: expect.stringContaining('postgres://app:***@db') },
+    ]);
+    expect(recorded.of('onUnavailable')).toEqual([
+      expect.objectContaining({
+        failures: [expect.objectContaining({ code: 'OVERLOADED', kind: 'overloaded' })],
+      }),
+    ]);
+    const rehashes = recorded.of('onRehash') as { hash: string }[];
+    expect(rehashes).toHaveLength(1);
+    expect(rehashes[0]?.hash).toMatch(/^\$2b\$05\$/);
+    expect(recorded.of('onAttempt')).toContainEqual(
+      expect.objectContaining({ outcome: 'rejected', cause: 'rate_limited' }),
+    );
+    const everything = JSON.stringify({ events: recorded.events, log: logger.lines });
+    expect(everything).not.toContain(password);
+    expect(everything).not.toContain(passwordHash);
+    expect(everything).not.toContain(passwordHash.slice(7));
   });
 });

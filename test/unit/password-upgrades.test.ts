@@ -197,12 +197,33 @@ describe('rehash on login', () => {
       ...verifier,
       verify: async (p: string, h: string) => h === `fake$v2$${p}` || h === fakeHash(p),
     };
-    const auth = createResilientAuth({ providers: [strong], verifier: verifierV2 });
+    const auth = createResilientAuth({ providers: [strong], verifier: verifierV2, rehash: true });
     expect(await auth.authenticate(login)).not.toHaveProperty('rehash');
     await auth.authenticate({ ...login, password: 'wrong' });
     await auth.authenticate({ identifier: 'nobody@example.com', password: PASSWORD });
     await auth.authenticate({ identifier: 'disabled@example.com', password: PASSWORD });
     expect(verifier.hashed).toEqual([]);
+  });
+
+  it('runs only when someone stores it: rehash: true, or an onRehash hook', async () => {
+    const silent = upgradingVerifier();
+    const plain = createResilientAuth({
+      providers: [memoryProvider({ name: 'users', accounts })],
+      verifier: silent,
+    });
+    expect(await plain.authenticate(login)).not.toHaveProperty('rehash');
+    const off = twoProviders({ verifier: silent, rehash: false });
+    expect(await off.auth.authenticate(login)).not.toHaveProperty('rehash');
+    expect(off.of('onRehash')).toEqual([]);
+    expect(silent.hashed).toEqual([]);
+
+    const asked = createResilientAuth({
+      providers: [memoryProvider({ name: 'users', accounts })],
+      verifier: silent,
+      rehash: true,
+    });
+    expect(await asked.authenticate(login)).toMatchObject({ rehash: `fake$v2$${PASSWORD}` });
+    expect(silent.hashed).toEqual([PASSWORD]);
   });
 
   it('lets the login in without a rehash when hashing fails, and says so without the password', async () => {
