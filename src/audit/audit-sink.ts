@@ -10,7 +10,7 @@ import {
 import { type AuditRow, attemptRow, insertStatement, unavailableRow } from './audit-row.js';
 import { RowQueue } from './row-queue.js';
 
-/** The hook set {@link auditSink} returns: install it in `hooks`, read `health()`, `close()` it on shutdown. */
+/** The hook set {@link auditSink} returns: install it in `hooks`; `auth.health()` lists its `health()`, `auth.close()` calls its `close()`. */
 export interface AuditSink extends AuthHooks {
   /** Buffers the attempt's row. Synchronous and O(1): never waits for the database. */
   onAttempt(event: AttemptEvent): void;
@@ -60,9 +60,8 @@ export interface AuditSink extends AuthHooks {
  * await pool.query(auditSchemaSql());
  * const audit = auditSink({ pool });
  * const auth = createResilientAuth({ providers, hooks: [audit] });
- * // on shutdown:
+ * // on shutdown: flushes the audit rows too (it calls audit.close()).
  * await auth.close();
- * await audit.close();
  * ```
  */
 export function auditSink(options: AuditSinkOptions): AuditSink {

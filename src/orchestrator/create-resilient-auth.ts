@@ -149,7 +149,8 @@ class Authenticator<U> implements ResilientAuth<U> {
         return { ok: false, reason: 'invalid_input', field: input.field };
       }
       const context = input.value.context ?? NO_CONTEXT;
-      const attempt = { ...input.value, context, started };
+      const { identifier, password } = input.value;
+      const attempt: Attempt = { identifier, password, context, started };
       const admission = this.#throttle
         ? await this.#throttle.admit(attempt.identifier, context.ip)
         : UNTHROTTLED;
@@ -160,7 +161,14 @@ class Authenticator<U> implements ResilientAuth<U> {
       // Anything but an answer (an outage, an overload, a close) counts against no one.
       let outcome: ThrottleOutcome = 'uncounted';
       try {
-        const result = await this.#decide(attempt);
+        const answer = await this.#chain.ask(identifier, context);
+        if (!answer.answered) {
+          const durationMs = performance.now() - started;
+          this.#serving.unavailable(identifier, answer.failures, durationMs, context);
+          throw new AuthUnavailableError(answer.message, answer.failures);
+        }
+        this.#serving.served(answer.provider, answer.failures, context);
+        const result = await this.#decision.decide(answer, attempt);
         // Disabled and locked accounts gave the right password: not a guess to count.
         outcome = !result.ok && result.reason === 'invalid_credentials' ? 'failure' : 'success';
         return result;
@@ -170,18 +178,6 @@ class Authenticator<U> implements ResilientAuth<U> {
     } finally {
       if (--this.#inFlight === 0) this.#drained?.();
     }
-  }
-
-  /** Asks the providers, then decides on the answer; throws when no provider could answer. */
-  async #decide(attempt: Attempt): Promise<AuthResult<U>> {
-    const answer = await this.#chain.ask(attempt.identifier, attempt.context);
-    if (!answer.answered) {
-      const durationMs = performance.now() - attempt.started;
-      this.#serving.unavailable(attempt.identifier, answer.failures, durationMs, attempt.context);
-      throw new AuthUnavailableError(answer.message, answer.failures);
-    }
-    this.#serving.served(answer.provider, answer.failures, attempt.context);
-    return this.#decision.decide(answer, attempt);
   }
 
   health(): HealthSnapshot {

@@ -37,6 +37,10 @@ interface Match {
   readonly unnormalized: boolean;
 }
 
+const MATCHED: Match = Object.freeze({ matches: true, unnormalized: false });
+const MISMATCHED: Match = Object.freeze({ matches: false, unnormalized: false });
+const MATCHED_UNNORMALIZED: Match = Object.freeze({ matches: true, unnormalized: true });
+
 /**
  * Decides a login once a provider answered: verifies the password exactly
  * once (against a dummy hash when there is no account or its hash is
@@ -77,7 +81,12 @@ export class CredentialDecision<U> {
       this.#dummyHash = this.verifier.dummyHash(hash);
     }
 
-    const { matches, unnormalized } = await this.#check(attempt, hash);
+    const { matches, unnormalized } =
+      this.policy.normalize === undefined
+        ? (await this.#verify(attempt.password, hash, attempt))
+          ? MATCHED
+          : MISMATCHED
+        : await this.#checkNormalized(attempt, hash, this.policy.normalize);
     // A dummy or malformed hash never grants, whatever the verifier said.
     if (account === null || cause !== undefined || !matches) {
       this.rejected(cause ?? 'wrong_password', attempt, provider, degraded);
@@ -115,18 +124,17 @@ export class CredentialDecision<U> {
   }
 
   /**
-   * Verifies the password, normalized when configured. A password typed in
-   * another form than the one its hash was made from is tried as typed too,
-   * whatever the hash (the dummy included, so a miss costs the same): a match
-   * that way is a hash to upgrade.
+   * Verifies the password in the configured normalization form. A password
+   * typed in another form than the one its hash was made from is tried as
+   * typed too, whatever the hash (the dummy included, so a miss costs the
+   * same): a match that way is a hash to upgrade.
    */
-  async #check(attempt: Attempt, hash: string): Promise<Match> {
-    const normalized = this.#normalized(attempt.password);
-    if (await this.#verify(normalized, hash, attempt))
-      return { matches: true, unnormalized: false };
-    if (normalized === attempt.password) return { matches: false, unnormalized: false };
-    const matches = await this.#verify(attempt.password, hash, attempt);
-    return { matches, unnormalized: matches };
+  async #checkNormalized(attempt: Attempt, hash: string, form: 'NFKC'): Promise<Match> {
+    const typed = attempt.password;
+    const normalized = typed.normalize(form);
+    if (await this.#verify(normalized, hash, attempt)) return MATCHED;
+    if (normalized === typed) return MISMATCHED;
+    return (await this.#verify(typed, hash, attempt)) ? MATCHED_UNNORMALIZED : MISMATCHED;
   }
 
   /** One verification, waiting for a thread at most what the policy allows. */
