@@ -9,6 +9,8 @@ import { bigint, boolean, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import {
   applyReferenceSchema,
+  auditSchemaSql,
+  auditSink,
   createResilientAuth,
   hashPassword,
   isAuthUnavailableError,
@@ -26,9 +28,24 @@ say('Starting an embedded PostgreSQL...');
 const server = await startEmbeddedPostgres();
 const appPool = new pg.Pool({ connectionString: server.url, max: 3 });
 appPool.on('error', () => undefined);
+// Small pools of their own for the throttle's counters and the audit trail, with timeouts,
+// so neither waits on the app's pool nor hangs on a dead server.
+const sidePool = () => {
+  const pool = new pg.Pool({
+    connectionString: server.url,
+    max: 2,
+    connectionTimeoutMillis: 300,
+    query_timeout: 1000,
+  });
+  pool.on('error', () => undefined);
+  return pool;
+};
+const throttlePool = sidePool();
+const auditPool = sidePool();
 
 try {
   await applyReferenceSchema(appPool);
+  await appPool.query(auditSchemaSql());
   const hash = await hashPassword(PASSWORD, 10);
   for (const email of ['ada@example.com', 'grace@example.com', 'linus@example.com']) {
     await appPool.query('INSERT INTO users (email, password_hash) VALUES ($1, $2)', [email, hash]);
@@ -80,8 +97,17 @@ try {
     alerts.push(line);
     say(`  ALERT  ${line}`);
   };
+  // One row per login attempt in login_history, written in the background.
+  const audit = auditSink({
+    pool: auditPool,
+    flushIntervalMs: 200,
+    maxRetryDelayMs: 500,
+    logger: { warn: alert, error: alert },
+  });
   const auth = createResilientAuth({
     providers: [orm, rawSql, direct],
+    // Brute-force protection, its counters in PostgreSQL (shared by every app instance).
+    throttle: { store: { type: 'postgres', pool: throttlePool } },
     deadlineMs: 1500,
     policy: {
       timeoutMs: 300,
@@ -89,27 +115,34 @@ try {
       breaker: { consecutiveFailures: 3 },
       retry: { maxAttempts: 2, baseDelayMs: 20 },
     },
-    hooks: {
-      onDegraded: (e) =>
-        alert(
-          `degraded: login now served by ${e.provider}; ${e.failures.map((f) => `${f.provider} ${f.code} (${f.kind})`).join(', ')}`,
-        ),
-      onRecovered: (e) => alert(`recovered: ${e.provider} serves again`),
-      // Failed half-open trials (half-open -> open) are routine while a path is down: not alerts.
-      onCircuitStateChange: (e) => {
-        if (e.to === 'open' && e.from === 'half-open') return;
-        if (e.to === 'half-open') return;
-        alert(`breaker ${e.provider}: ${e.from} -> ${e.to}`);
+    hooks: [
+      audit,
+      {
+        onThrottleStoreFailure: (e) =>
+          alert(`throttle store (${e.store}) failing: counting in memory meanwhile`),
+        onThrottleStoreRecovered: (e) => alert(`throttle store (${e.store}) answers again`),
+        onDegraded: (e) =>
+          alert(
+            `degraded: login now served by ${e.provider}; ${e.failures.map((f) => `${f.provider} ${f.code} (${f.kind})`).join(', ')}`,
+          ),
+        onRecovered: (e) => alert(`recovered: ${e.provider} serves again`),
+        // Failed half-open trials (half-open -> open) are routine while a path is down: not alerts.
+        onCircuitStateChange: (e) => {
+          if (e.to === 'open' && e.from === 'half-open') return;
+          if (e.to === 'half-open') return;
+          alert(`breaker ${e.provider}: ${e.from} -> ${e.to}`);
+        },
+        onSchemaDrift: (e) => alert(`schema drift in ${e.provider}: ${e.message}`),
+        onUnavailable: (e) => {
+          if (alerts.at(-1)?.startsWith('unavailable')) return;
+          alert(
+            `unavailable: no provider could answer (${e.failures.map((f) => `${f.provider} ${f.code}`).join(', ')})`,
+          );
+        },
       },
-      onSchemaDrift: (e) => alert(`schema drift in ${e.provider}: ${e.message}`),
-      onUnavailable: (e) => {
-        if (alerts.at(-1)?.startsWith('unavailable')) return;
-        alert(
-          `unavailable: no provider could answer (${e.failures.map((f) => `${f.provider} ${f.code}`).join(', ')})`,
-        );
-      },
-    },
+    ],
   });
+  const USERS = ['ada@example.com', 'GRACE@example.com', 'linus@example.com'];
 
   /** A burst of logins (correct and wrong passwords): who answered, what came out, how fast. */
   async function phase(title, story, logins = 24) {
@@ -125,9 +158,9 @@ try {
       let label;
       try {
         const r = await auth.authenticate({
-          identifier: ['ada@example.com', 'GRACE@example.com', 'linus@example.com'][i % 3],
+          identifier: USERS[i % 3],
           password: correct ? PASSWORD : 'guess',
-          context: { requestId: `req-${i}` },
+          context: { ip: `192.0.2.${(i % 3) + 1}`, requestId: `req-${i}` },
         });
         label = r.ok ? (r.degraded ? 'granted (degraded)' : 'granted') : r.reason;
         if (r.ok) served[r.provider] = (served[r.provider] ?? 0) + 1;
@@ -180,11 +213,52 @@ try {
     "A slow report holds every connection of the app pool. The ORM and raw SQL share that pool and time out; the library's own small pool serves.",
   );
 
+  /** An attacker guessing ada's password from one address, as fast as answers come. */
+  async function bruteForce(tries) {
+    const outcomes = {};
+    let lastRetryAfterMs = 0;
+    for (let i = 0; i < tries; i++) {
+      let label;
+      try {
+        const r = await auth.authenticate({
+          identifier: 'ada@example.com',
+          password: `guess-${i}`,
+          context: { ip: '198.51.100.66', requestId: `attack-${i}` },
+        });
+        if (r.ok) throw new Error('a guess was let in');
+        label = r.reason;
+        if (r.reason === 'rate_limited') lastRetryAfterMs = r.retryAfterMs;
+      } catch (error) {
+        if (!isAuthUnavailableError(error)) throw error;
+        label = 'unavailable';
+      }
+      outcomes[label] = (outcomes[label] ?? 0) + 1;
+    }
+    const retry = lastRetryAfterMs
+      ? ` (retry after ${Math.round(lastRetryAfterMs / 60_000)} min)`
+      : '';
+    say(
+      `   attacker : ${tries} guesses at ada from 198.51.100.66 -> ${Object.entries(outcomes)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ')}${retry}`,
+    );
+  }
+  say('   Meanwhile, during the failover, a credential guesser starts on ada:');
+  await bruteForce(15);
+  say(
+    '   The first 10 were checked (through the fallback); the rest were refused before any lookup or bcrypt.',
+  );
+
   await server.stop();
   await phase(
     '4. The database restarts',
     'PostgreSQL goes down. No path can check a password, so login says "unavailable, try again", never "wrong password", and never lets anyone in.',
     8,
+  );
+  say("   The guesser keeps going while the database (and the throttle's table) is down:");
+  await bruteForce(5);
+  say(
+    "   Still refused: the block holds from this process's memory, and outages count against no one.",
   );
   await server.start();
 
@@ -206,10 +280,23 @@ try {
   say(
     "   The fallbacks' breakers stay open until a login needs them; then one half-open trial lets them back.",
   );
+  await auth.close(); // flushes the audit rows still buffered
+  const { rows } = await appPool.query(
+    `SELECT outcome, coalesce(cause, '') AS cause, count(*)::int AS n
+       FROM login_history GROUP BY 1, 2 ORDER BY 3 DESC`,
+  );
+  const { counts } = audit.health();
+  say();
+  say(
+    `Audit trail: ${counts.written} rows in login_history (${counts.dropped} dropped), the outage's rows written after the database came back:`,
+  );
+  for (const r of rows)
+    say(`   ${String(r.n).padStart(3)}  ${r.outcome}${r.cause ? ` (${r.cause})` : ''}`);
   say(`${alerts.length} alerts raised in all. Final health: ${auth.health().status}.`);
-  await auth.close();
 } finally {
-  await appPool.end().catch(() => undefined);
+  await Promise.all(
+    [appPool, throttlePool, auditPool].map((pool) => pool.end().catch(() => undefined)),
+  );
   await server.destroy();
   say('Embedded PostgreSQL stopped.');
 }
