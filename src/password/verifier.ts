@@ -42,8 +42,11 @@ export interface PasswordVerifier {
    * hands the new hash to the app (`result.rehash`, `onRehash`).
    */
   needsRehash?(hash: string): boolean;
-  /** Optional, with {@link needsRehash}: hashes a password with the current target algorithm and cost. */
-  hash?(password: string): Promise<string>;
+  /**
+   * Optional, with {@link needsRehash}: hashes a password with the current
+   * target algorithm and cost, waiting for a thread at most `options.maxWaitMs`.
+   */
+  hash?(password: string, options?: VerifyOptions): Promise<string>;
   /** Longest password in UTF-8 bytes; longer ones are `invalid_input`, never truncated. Default: no limit. */
   readonly maxPasswordBytes?: number;
   /** Releases threads. Called by `auth.close()`. */
