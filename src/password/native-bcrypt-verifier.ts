@@ -27,12 +27,13 @@ export interface NativeBcryptVerifierOptions extends NativeThreadOptions {
   readonly cost?: number;
 }
 
-/** Just the parts of `@node-rs/bcrypt` 2 that {@link nativeBcryptVerifier} uses. */
+/**
+ * Just the parts of `@node-rs/bcrypt` 1.10 that {@link nativeBcryptVerifier}
+ * uses. (2.0 changed `hash` to take options, and is published for Linux x64
+ * only: its other platform packages are missing from the registry.)
+ */
 interface NodeRsBcrypt {
-  hash(
-    password: string,
-    options: { readonly cost: number; readonly rejectLongPasswords: boolean },
-  ): Promise<string>;
+  hash(password: string, cost: number): Promise<string>;
   verify(password: string, hash: string): Promise<boolean>;
 }
 
@@ -97,7 +98,9 @@ export function createNativeBcryptVerifier(
       assertHashable(password, BCRYPT_MAX_PASSWORD_BYTES);
       return queue.run(
         'hash the password',
-        () => bcrypt.hash(password, { cost, rejectLongPasswords: true }),
+        // Never past 72 bytes: assertHashable refused those above. 1.10 writes
+        // $2y$, the same algorithm as $2b$ under PHP's marker: only the marker changes.
+        async () => (await bcrypt.hash(password, cost)).replace(/^\$2y\$/, TARGET_PREFIX),
         hashOptions?.maxWaitMs,
       );
     },

@@ -77,7 +77,7 @@ const formats: readonly Format[] = [
   {
     name: 'nativeBcryptVerifier',
     make: (options) => nativeBcryptVerifier({ cost: 5, ...options }),
-    weaker: (password) => nativeHash(password, { cost: 4 }),
+    weaker: (password) => nativeHash(password, 4),
     cost: bcryptCostOf,
     malformed: [
       '',
@@ -220,7 +220,7 @@ describe('nativeBcryptVerifier', () => {
     }
     await expect(verifier.hash!(PASSWORD)).resolves.toMatch(/^\$2b\$05\$/);
     // A higher cost than the target is not weaker.
-    expect(verifier.needsRehash!(await nativeHash(PASSWORD, { cost: 6 }))).toBe(false);
+    expect(verifier.needsRehash!(await hashPassword(PASSWORD, 6))).toBe(false);
     await verifier.close?.();
   });
 
@@ -243,7 +243,7 @@ describe('nativeBcryptVerifier', () => {
   it('uses cost 10 by default', async () => {
     const verifier = nativeBcryptVerifier();
     expect(bcryptCostOf(verifier.dummyHash(undefined))).toBe(10);
-    expect(verifier.needsRehash!(await nativeHash(PASSWORD, { cost: 9 }))).toBe(true);
+    expect(verifier.needsRehash!(await nativeHash(PASSWORD, 9))).toBe(true);
     await verifier.close?.();
   });
 
@@ -375,7 +375,7 @@ describe('a library error on a well-formed hash', () => {
       `exports.parseOptions = require(${JSON.stringify(realArgon2)}).parseOptions;
        exports.verify = ${failing};`,
     );
-    const bcryptHash = await nativeHash(PASSWORD, { cost: 4 });
+    const bcryptHash = await nativeHash(PASSWORD, 4);
     const argon2 = await argon2Hash(PASSWORD, { memoryCost: 64, timeCost: 1 });
     for (const [verifier, hash, name] of [
       [createNativeBcryptVerifier({}, bcryptPeer), bcryptHash, 'native bcrypt'],
@@ -429,7 +429,7 @@ describe('multiFormatVerifier', () => {
 
   it('builds the dummy of the format that owns `like`, at its cost; the target’s otherwise', async () => {
     const { argon2, verifier } = migrating();
-    const bcryptHash = await nativeHash(PASSWORD, { cost: 6 });
+    const bcryptHash = await nativeHash(PASSWORD, 6);
     expect(bcryptCostOf(verifier.dummyHash(bcryptHash))).toBe(6);
     const argon2Hashed = await argon2Hash(PASSWORD, { memoryCost: 512, timeCost: 3 });
     expect(argon2Cost(verifier.dummyHash(argon2Hashed))).toEqual(argon2Cost(argon2Hashed));
