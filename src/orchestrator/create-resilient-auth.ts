@@ -12,7 +12,7 @@ import {
   type ThrottleAdmission,
   type ThrottleOutcome,
 } from '../throttle/throttle.js';
-import { type Attempt, CredentialDecision } from './credential-decision.js';
+import { type Attempt, CredentialDecision, guessWasRefused } from './credential-decision.js';
 import { type Credentials, type CredentialsParser, credentialsParser } from './credentials.js';
 import {
   type CheckReport,
@@ -172,6 +172,9 @@ class Authenticator<U> implements ResilientAuth<U> {
         // Disabled and locked accounts gave the right password: not a guess to count.
         outcome = !result.ok && result.reason === 'invalid_credentials' ? 'failure' : 'success';
         return result;
+      } catch (error) {
+        if (guessWasRefused(error)) outcome = 'failure';
+        throw error;
       } finally {
         if (admission !== UNTHROTTLED) await admission.settle(outcome);
       }

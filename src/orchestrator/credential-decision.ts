@@ -37,6 +37,17 @@ interface Match {
   readonly unnormalized: boolean;
 }
 
+const CHECKED_AND_REFUSED = new WeakSet<Error>();
+
+/**
+ * True when `authenticate()` threw after a password check already refused the
+ * guess (with `normalize`, the second form could not be checked): the throttle
+ * counts it as a failure, so overload cannot hide guesses from it.
+ */
+export function guessWasRefused(error: unknown): boolean {
+  return error instanceof Error && CHECKED_AND_REFUSED.has(error);
+}
+
 const MATCHED: Match = Object.freeze({ matches: true, unnormalized: false });
 const MISMATCHED: Match = Object.freeze({ matches: false, unnormalized: false });
 const MATCHED_UNNORMALIZED: Match = Object.freeze({ matches: true, unnormalized: true });
@@ -134,7 +145,14 @@ export class CredentialDecision<U> {
     const normalized = typed.normalize(form);
     if (await this.#verify(normalized, hash, attempt)) return MATCHED;
     if (normalized === typed) return MISMATCHED;
-    return (await this.#verify(typed, hash, attempt)) ? MATCHED_UNNORMALIZED : MISMATCHED;
+    try {
+      return (await this.#verify(typed, hash, attempt)) ? MATCHED_UNNORMALIZED : MISMATCHED;
+    } catch (error) {
+      // The normalized form was checked and refused: that guess was answered, so
+      // the throttle counts it even though the second form could not be checked.
+      if (error instanceof Error) CHECKED_AND_REFUSED.add(error);
+      throw error;
+    }
   }
 
   /** One verification, waiting for a thread at most what the policy allows. */

@@ -11,9 +11,13 @@ const wrong = { identifier: 'ada@example.com', password: 'wrong', context: { ip 
 const right = { identifier: 'ada@example.com', password: PASSWORD, context: { ip } };
 
 /** An instance with a small consecutive limit and the other limits off, unless given. */
-function throttled(throttle: ThrottleOptions = {}) {
+function throttled(
+  throttle: ThrottleOptions = {},
+  options: Parameters<typeof twoProviders>[0] = {},
+) {
   return twoProviders({
     throttle: { consecutive: { limit: 3 }, ip: false, account: false, ...throttle },
+    ...options,
   });
 }
 
@@ -103,6 +107,23 @@ describe('createResilientAuth({ throttle })', () => {
     verifier.verify = verify;
     // Ada still has her whole budget of three.
     await failTimes(auth, 3);
+    expect(await auth.authenticate(right)).toMatchObject({ reason: 'rate_limited' });
+  });
+
+  it('counts a guess refused in NFKC form even when its form as typed was shed', async () => {
+    const { auth, verifier } = throttled({}, { normalize: 'NFKC' });
+    const check = verifier.verify;
+    // The second check (the password as typed, full-width) is shed; the first one refused the guess.
+    verifier.verify = async (password, hash, options) => {
+      if (password !== password.normalize('NFKC')) {
+        throw new ResilientAuthError('OVERLOADED', 'no verifier thread free within 0 ms');
+      }
+      return check(password, hash, options);
+    };
+    for (let i = 0; i < 3; i++) {
+      const error = await auth.authenticate({ ...wrong, password: 'ｗｒｏｎｇ' }).catch((e) => e);
+      expect(isAuthUnavailableError(error)).toBe(true);
+    }
     expect(await auth.authenticate(right)).toMatchObject({ reason: 'rate_limited' });
   });
 
