@@ -151,10 +151,15 @@ function innerMessages(error: Error): string {
 
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]*):[^@\s/]*@/gi;
 const KEY_VALUE_PASSWORD = /\b(password|passwd|pwd)\s*=\s*('[^']*'|"[^"]*"|\S+)/gi;
+// bcrypt ($2a$10$...) and PHC strings ($argon2id$v=19$m=...$salt$digest, $scrypt$...,
+// $pbkdf2-sha256$...): an ORM error quoting its query parameters quotes them too.
+const PASSWORD_HASH =
+  /\$2[abxy]\$\d{2}\$[./A-Za-z0-9]{1,53}|\$(argon2(id|i|d)|scrypt|pbkdf2[\w-]*)\$[^\s'"`)]+/g;
 
 /**
  * An error's message with credentials removed: passwords inside URLs
- * (`postgres://user:secret@host`) and `password=...` pairs become `***`.
+ * (`postgres://user:secret@host`) and `password=...` pairs become `***`, and
+ * password hashes (bcrypt, argon2 and other PHC strings) `[hash]`.
  */
 export function safeMessage(error: unknown): string {
   const raw =
@@ -163,5 +168,8 @@ export function safeMessage(error: unknown): string {
       : typeof error === 'string'
         ? error
         : 'non-error value thrown';
-  return raw.replace(URL_CREDENTIALS, '$1:***@').replace(KEY_VALUE_PASSWORD, '$1=***');
+  return raw
+    .replace(URL_CREDENTIALS, '$1:***@')
+    .replace(KEY_VALUE_PASSWORD, '$1=***')
+    .replace(PASSWORD_HASH, '[hash]');
 }

@@ -86,6 +86,20 @@ describe('failure classification (shared by the retry policy and the SQL provide
     );
     expect(safeMessage('host=db password=hunter2 user=app')).toBe('host=db password=*** user=app');
   });
+
+  it('redacts password hashes, as an ORM error quoting its parameters would carry them', () => {
+    const bcrypt = '$2b$10$abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0';
+    const argon2 = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$ZGlnZXN0ZGlnZXN0ZGlnZXN0';
+    expect(
+      safeMessage(
+        new Error(`Failed query: update users set hash = $1 where id = $2\nparams: ${bcrypt},1`),
+      ),
+    ).toBe('Failed query: update users set hash = $1 where id = $2\nparams: [hash],1');
+    expect(safeMessage(`params: "${argon2}", 7`)).toBe('params: "[hash]", 7');
+    expect(safeMessage('$2y$04$short and $scrypt$ln=15,r=8,p=1$c2FsdA$ZGln')).toBe(
+      '[hash] and [hash]',
+    );
+  });
 });
 
 describe('classification, case by case', () => {

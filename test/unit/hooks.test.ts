@@ -255,7 +255,15 @@ describe('hook sets given as class instances', () => {
     };
     const auth = createResilientAuth({
       providers: [primary],
-      hooks: recorded.hooks,
+      hooks: [
+        recorded.hooks,
+        {
+          // An ORM error quoting its query parameters, as Drizzle's does.
+          onRehash: ({ hash }) => {
+            throw new Error(`Failed query: update users set password_hash = $1\nparams: ${hash},1`);
+          },
+        },
+      ],
       logger,
       verifyWaitMs: 0,
       verifier: bcryptVerifier({ threads: 1, cost: 5 }),
@@ -279,6 +287,10 @@ describe('hook sets given as class instances', () => {
     const rehashes = recorded.of('onRehash') as { hash: string }[];
     expect(rehashes).toHaveLength(1);
     expect(rehashes[0]?.hash).toMatch(/^\$2b\$05\$/);
+    expect(logger.lines.map((l) => JSON.stringify(l.meta)).join('\n')).toContain(
+      'params: [hash],1',
+    );
+    expect(JSON.stringify(logger.lines)).not.toContain(rehashes[0]?.hash.slice(7));
     expect(recorded.of('onAttempt')).toContainEqual(
       expect.objectContaining({ outcome: 'rejected', cause: 'rate_limited' }),
     );
