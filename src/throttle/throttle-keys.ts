@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isIPv4 } from 'node:net';
+import { isIPv4, isIPv6, SocketAddress } from 'node:net';
 
 /** The counter keys of one attempt; a key is absent when its limit cannot apply (no IP known). */
 export interface ThrottleKeys {
@@ -30,11 +30,31 @@ export function normalizeIdentifier(identifier: string): string {
   return identifier.normalize('NFKC').toLowerCase();
 }
 
-// A dual-stack socket reports an IPv4 client as `::ffff:1.2.3.4`: the same address.
-function normalizeIp(ip: string): string {
+/**
+ * One key per client address, however it is written: `::ffff:1.2.3.4` (a
+ * dual-stack socket's IPv4 client) is `1.2.3.4`, and an IPv6 address counts
+ * by its /64 network, the smallest block a client is usually given (one
+ * client holds 2^64 addresses: keyed one by one, it would never reach a
+ * limit). Anything else (not an address) is keyed as given, lower-cased.
+ */
+export function normalizeIp(ip: string): string {
   const lower = ip.trim().toLowerCase();
-  const mapped = lower.startsWith('::ffff:') ? lower.slice('::ffff:'.length) : undefined;
-  return mapped !== undefined && isIPv4(mapped) ? mapped : lower;
+  if (isIPv4(lower)) return lower;
+  const zoneless = lower.split('%')[0] ?? lower;
+  if (!isIPv6(zoneless)) return lower;
+  const canonical = new SocketAddress({ address: zoneless, family: 'ipv6' }).address;
+  const mapped = canonical.startsWith('::ffff:') ? canonical.slice('::ffff:'.length) : '';
+  if (isIPv4(mapped)) return mapped;
+  return `${ipv6Groups(canonical).slice(0, 4).join(':')}::/64`;
+}
+
+/** The eight groups of a canonical IPv6 address (`2001:db8::1` has zeros for `::`). */
+function ipv6Groups(canonical: string): string[] {
+  const [head = '', tail] = canonical.split('::');
+  const front = head === '' ? [] : head.split(':');
+  if (tail === undefined) return front;
+  const back = tail === '' ? [] : tail.split(':');
+  return [...front, ...Array<string>(8 - front.length - back.length).fill('0'), ...back];
 }
 
 // JSON keeps the parts apart: ['a:b', 'c'] and ['a', 'b:c'] never share a key.

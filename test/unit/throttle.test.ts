@@ -8,7 +8,7 @@ import {
   type ThrottleAdmission,
   type ThrottleOutcome,
 } from '../../src/throttle/throttle.js';
-import { throttleKeys } from '../../src/throttle/throttle-keys.js';
+import { normalizeIp, throttleKeys } from '../../src/throttle/throttle-keys.js';
 import {
   type ThrottleOptions,
   throttleOptionsSchema,
@@ -345,5 +345,33 @@ describe('throttleSchemaSql', () => {
       '"auth"."login_throttle"',
     );
     expect(() => throttleSchemaSql({ tableName: 'x; DROP TABLE users' })).toThrow(ConfigError);
+  });
+});
+
+describe('client addresses in keys', () => {
+  it('keys an address however it is written, and IPv6 by its /64', () => {
+    expect(normalizeIp('::ffff:192.0.2.1')).toBe('192.0.2.1');
+    expect(normalizeIp('::FFFF:c000:0201')).toBe('192.0.2.1');
+    expect(normalizeIp(' 192.0.2.1 ')).toBe('192.0.2.1');
+    const net = '2001:db8:0:1::/64';
+    for (const spelling of [
+      '2001:DB8:0:1::1',
+      '2001:db8::1:0:0:0:ffff',
+      '2001:0db8:0000:0001:aaaa:bbbb:cccc:dddd',
+      '2001:db8:0:1::9%eth0',
+    ]) {
+      expect(normalizeIp(spelling)).toBe(net);
+    }
+    expect(normalizeIp('2001:db8:0:2::1')).toBe('2001:db8:0:2::/64');
+    expect(normalizeIp('::1')).toBe('0:0:0:0::/64');
+    expect(normalizeIp('not an address')).toBe('not an address');
+  });
+
+  it('makes one IPv6 /64 share the per-IP and consecutive counts', () => {
+    const a = throttleKeys('ada@example.com', '2001:db8:0:1::1');
+    const b = throttleKeys('ada@example.com', '2001:db8:0:1:ffff::42');
+    const other = throttleKeys('ada@example.com', '2001:db8:0:2::1');
+    expect([b.ip, b.consecutive]).toEqual([a.ip, a.consecutive]);
+    expect(other.ip).not.toBe(a.ip);
   });
 });
