@@ -39,6 +39,8 @@ interface Match {
 
 const CHECKED_AND_REFUSED = new WeakSet<Error>();
 
+const DUMMY_VOTES_HALVED_AT = 1024;
+
 /**
  * True when `authenticate()` threw after a password check already refused the
  * guess (with `normalize`, the second form could not be checked): the throttle
@@ -61,6 +63,8 @@ const MATCHED_UNNORMALIZED: Match = Object.freeze({ matches: true, unnormalized:
  */
 export class CredentialDecision<U> {
   #dummyHash: string;
+  /** How often each dummy (one per format and cost) stood for a real hash found lately. */
+  readonly #dummyVotes = new Map<string, number>();
 
   constructor(
     private readonly verifier: PasswordVerifier,
@@ -89,7 +93,7 @@ export class CredentialDecision<U> {
       this.events.emit('onInvalidHash', () => ({ provider, identifier: attempt.identifier }));
     } else {
       hash = account.passwordHash;
-      this.#dummyHash = this.verifier.dummyHash(hash);
+      this.#vote(this.verifier.dummyHash(hash));
     }
 
     const { matches, unnormalized } =
@@ -193,6 +197,24 @@ export class CredentialDecision<U> {
     }
     this.events.emit('onRehash', () => ({ user, provider, hash, context: attempt.context }));
     return hash;
+  }
+
+  /**
+   * A miss costs what most real hashes cost: the dummy is the one that stood
+   * for the most hashes found lately, so one request (a failed login against
+   * an account of another format or cost, in a migration) cannot choose it.
+   * Counts halve past {@link DUMMY_VOTES_HALVED_AT}, so a finished migration
+   * moves it.
+   */
+  #vote(dummy: string): void {
+    const votes = (this.#dummyVotes.get(dummy) ?? 0) + 1;
+    this.#dummyVotes.set(dummy, votes);
+    if (votes > (this.#dummyVotes.get(this.#dummyHash) ?? 0)) this.#dummyHash = dummy;
+    if (votes < DUMMY_VOTES_HALVED_AT) return;
+    for (const [key, count] of this.#dummyVotes) {
+      if (count < 2) this.#dummyVotes.delete(key);
+      else this.#dummyVotes.set(key, count >> 1);
+    }
   }
 
   /** Reports a rejection, with its precise cause, to `onAttempt`. */

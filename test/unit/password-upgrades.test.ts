@@ -320,3 +320,35 @@ describe('hook sets that hold resources', () => {
     expect(() => twoProviders({ hooks: { close: 'soon' as never } })).toThrow(/^hooks\.close: /);
   });
 });
+
+describe('the dummy check of an unknown identifier', () => {
+  it('costs what most real hashes found lately cost, and one request cannot choose it', async () => {
+    const verifier = {
+      ...recordingVerifier(),
+      dummyHash: (like: string | undefined) =>
+        like?.startsWith('fake$v2$') ? 'fake$v2$\u0000dummy' : FAKE_DUMMY,
+    };
+    const users = memoryProvider({
+      name: 'users',
+      accounts: [
+        ...accounts,
+        { identifier: 'new@example.com', passwordHash: `fake$v2$${PASSWORD}`, user: ADA },
+      ],
+    });
+    const auth = createResilientAuth({ providers: [users], verifier });
+    const dummyOfNextMiss = async () => {
+      await auth.authenticate({ identifier: 'nobody@example.com', password: 'x' });
+      return verifier.calls.at(-1)?.hash;
+    };
+    expect(await dummyOfNextMiss()).toBe(FAKE_DUMMY);
+    // Two logins against old-format accounts, then one failed login against the new one.
+    await auth.authenticate(login);
+    await auth.authenticate({ ...login, identifier: 'rotate@example.com' });
+    await auth.authenticate({ identifier: 'new@example.com', password: 'wrong' });
+    expect(await dummyOfNextMiss()).toBe(FAKE_DUMMY);
+    // Once most hashes found are of the new format, the dummy follows.
+    for (let i = 0; i < 2; i++)
+      await auth.authenticate({ identifier: 'new@example.com', password: 'wrong' });
+    expect(await dummyOfNextMiss()).toBe('fake$v2$\u0000dummy');
+  });
+});
