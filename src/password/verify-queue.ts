@@ -178,7 +178,11 @@ export class VerifyQueue {
     if (long && this.#standing()) {
       return `verifications have arrived faster than they finish for a while (${this.#waiting} waiting)`;
     }
-    if (this.#runMs === undefined) return undefined;
+    if (this.#runMs === undefined) {
+      // No run has finished yet (a cold start under a burst): nothing to estimate
+      // from, so no more than a long queue's worth waits, and the rest is refused now.
+      return long ? `${this.#waiting} waiting before any check finished` : undefined;
+    }
     // Served after every task waiting now (first come, first served), plus its
     // own run, padded as TCP pads a round trip: a run can be slower than average.
     const doneInMs =

@@ -142,6 +142,8 @@ describe('VerifyQueue', () => {
   /** The order in which tasks start that queued, in this order, behind one held on the only slot. */
   async function startOrder(names: readonly string[], maxWaitMs?: number) {
     const queue = new VerifyQueue({ concurrency: 1, maxQueue: 100, name: 'test' });
+    // A warm queue: a cold one lets no more than a long queue's worth wait.
+    await learn(queue, 3, 10);
     const gate = held();
     const { task, started } = tasks();
     const all = [
@@ -281,5 +283,20 @@ describe('VerifyQueue', () => {
     expect(
       () => new VerifyQueue({ concurrency: 1, maxQueue: Number.POSITIVE_INFINITY, name: 'x' }),
     ).not.toThrow();
+  });
+});
+
+describe('a cold start', () => {
+  it('lets a long queue wait before any run finished, and refuses the rest of a burst at once', async () => {
+    const queue = new VerifyQueue({ concurrency: 2, maxQueue: 4096, name: 'bcrypt' });
+    const { task } = tasks();
+    const burst = Array.from({ length: 20 }, (_, i) => watch(queue.run(task(`t${i}`), 3000)));
+    await vi.advanceTimersByTimeAsync(0);
+    // 2 running and 8 waiting (4 per slot); the other 10 refused before any time passed.
+    const refusedNow = burst.filter((s) => s.settled && codeOf(s.error) === 'OVERLOADED');
+    expect(refusedNow).toHaveLength(10);
+    expect(queue.waiting).toBe(8);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(burst.filter((s) => s.settled && s.value !== undefined)).toHaveLength(10);
   });
 });
