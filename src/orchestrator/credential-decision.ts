@@ -40,6 +40,7 @@ interface Match {
 const CHECKED_AND_REFUSED = new WeakSet<Error>();
 
 const DUMMY_VOTES_HALVED_AT = 1024;
+const REHASH_WAIT: VerifyOptions = Object.freeze({ maxWaitMs: 0 });
 
 /**
  * True when `authenticate()` threw after a password check already refused the
@@ -182,13 +183,20 @@ export class CredentialDecision<U> {
       : password.normalize(this.policy.normalize);
   }
 
-  /** A new hash at the verifier's target, for the app to store; a failure here never fails the login. */
+  /**
+   * A new hash at the verifier's target, for the app to store; a failure here
+   * never fails the login. It never waits for a thread: under load it is
+   * skipped, and the user's next login tries again.
+   */
   async #rehash(attempt: Attempt, user: U, provider: string): Promise<string | undefined> {
     if (this.verifier.hash === undefined) return undefined;
     let hash: string;
     try {
-      hash = await this.verifier.hash(this.#normalized(attempt.password), this.#waitFor(attempt));
+      // Only on a thread free right now: a login's check always goes first.
+      hash = await this.verifier.hash(this.#normalized(attempt.password), REHASH_WAIT);
     } catch (error) {
+      // Busy: the next login of this user tries again; nothing to report.
+      if (error instanceof ResilientAuthError && error.code === 'OVERLOADED') return undefined;
       this.logger.warn('rehashing a password failed; login unaffected, the old hash stays', {
         provider,
         error: safeMessage(error),

@@ -4,6 +4,7 @@ import {
   createResilientAuth,
   isConfigError,
   memoryProvider,
+  ResilientAuthError,
 } from '../../src/index.js';
 import { FAKE_DUMMY, fakeHash, recordingLogger, recordingVerifier } from '../support/fakes.js';
 import { ADA, accounts, PASSWORD, recordingHooks, twoProviders } from '../support/fixtures.js';
@@ -245,6 +246,27 @@ describe('rehash on login', () => {
     // The error's own message quoted the password: safeMessage does not know that, so the test
     // documents that a verifier must not put the password in its errors; the message we write does not.
     expect(logger.lines[0]?.message).not.toContain(PASSWORD);
+  });
+
+  it('never waits for a thread: under load it is skipped quietly, and the next login tries again', async () => {
+    const logger = recordingLogger();
+    const waits: unknown[] = [];
+    let busy = true;
+    const verifier = {
+      ...recordingVerifier(),
+      needsRehash: () => true,
+      hash: async (password: string, options?: { maxWaitMs?: number }) => {
+        waits.push(options?.maxWaitMs);
+        if (busy) throw new ResilientAuthError('OVERLOADED', 'no thread free now');
+        return `fake$v2$${password}`;
+      },
+    };
+    const { auth } = twoProviders({ verifier, logger });
+    expect(await auth.authenticate(login)).not.toHaveProperty('rehash');
+    busy = false;
+    expect(await auth.authenticate(login)).toMatchObject({ rehash: `fake$v2$${PASSWORD}` });
+    expect(waits).toEqual([0, 0]);
+    expect(logger.lines).toEqual([]);
   });
 
   it('refuses a verifier with needsRehash but no hash (or the other way round)', () => {
