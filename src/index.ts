@@ -43,6 +43,7 @@ export type {
   RejectionCause,
   RequestContext,
   SchemaDriftEvent,
+  ThrottleLimitName,
   ThrottleStoreFailureEvent,
   ThrottleStoreName,
   ThrottleStoreRecoveredEvent,

@@ -40,6 +40,8 @@ export type AttemptEvent =
   | {
       readonly outcome: 'rejected';
       readonly cause: RejectionCause;
+      /** With cause `rate_limited`: the throttle limit that refused it. */
+      readonly limit?: ThrottleLimitName;
       /** Absent when the identifier itself was invalid input. */
       readonly identifier?: string;
       /** The provider that answered; absent for invalid input. */
@@ -132,6 +134,12 @@ export interface RehashEvent {
   readonly hash: string;
   readonly context: RequestContext;
 }
+
+/**
+ * A limit of the throttle: `consecutive` failures per identifier and IP,
+ * failures per `ip`, failures per `account`.
+ */
+export type ThrottleLimitName = 'consecutive' | 'ip' | 'account';
 
 /** Which store a throttle keeps its counters in. */
 export type ThrottleStoreName = 'memory' | 'postgres' | 'redis';

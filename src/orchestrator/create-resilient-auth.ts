@@ -155,7 +155,7 @@ class Authenticator<U> implements ResilientAuth<U> {
         ? await this.#throttle.admit(attempt.identifier, context.ip)
         : UNTHROTTLED;
       if (!admission.admitted) {
-        this.#decision.rejected('rate_limited', attempt);
+        this.#decision.throttled(attempt, admission.limit);
         return { ok: false, reason: 'rate_limited', retryAfterMs: admission.retryAfterMs };
       }
       // Anything but an answer (an outage, an overload, a close) counts against no one.

@@ -1,7 +1,7 @@
 import { safeMessage } from '../errors/classify.js';
 import { AuthUnavailableError, failureOf, ResilientAuthError } from '../errors/errors.js';
 import type { EventSink } from '../hooks/dispatch.js';
-import type { RejectionCause, RequestContext } from '../hooks/events.js';
+import type { RejectionCause, RequestContext, ThrottleLimitName } from '../hooks/events.js';
 import type { Logger } from '../hooks/logger.js';
 import type { PasswordVerifier, VerifyOptions } from '../password/verifier.js';
 import type { Account } from '../providers/provider.js';
@@ -223,6 +223,19 @@ export class CredentialDecision<U> {
       if (count < 2) this.#dummyVotes.delete(key);
       else this.#dummyVotes.set(key, count >> 1);
     }
+  }
+
+  /** Reports an attempt the throttle refused, and which limit, to `onAttempt`. */
+  throttled(attempt: Attempt, limit: ThrottleLimitName): void {
+    this.events.emit('onAttempt', () => ({
+      outcome: 'rejected',
+      cause: 'rate_limited',
+      limit,
+      identifier: attempt.identifier,
+      degraded: false,
+      durationMs: performance.now() - attempt.started,
+      context: attempt.context,
+    }));
   }
 
   /** Reports a rejection, with its precise cause, to `onAttempt`. */

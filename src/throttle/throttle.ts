@@ -1,11 +1,11 @@
-import type { ThrottleStoreName } from '../hooks/events.js';
+import type { ThrottleLimitName, ThrottleStoreName } from '../hooks/events.js';
 import { BLOCKED_COUNT, type Count, type Counter, counterStore } from './counters.js';
 import type { ThrottleNotifier } from './store-guard.js';
 import { type ThrottleKeys, throttleKeys } from './throttle-keys.js';
 import { resolveThrottleOptions, type ThrottleOptions } from './throttle-options.js';
 
 /** The limit that refused an attempt. */
-export type ThrottleLimitName = 'consecutive' | 'ip' | 'account';
+export type { ThrottleLimitName };
 
 /** What the call that was let through turned out to be. */
 export type ThrottleOutcome =

@@ -48,6 +48,7 @@ describe('createResilientAuth({ throttle })', () => {
     expect(of('onAttempt').at(-1)).toEqual({
       outcome: 'rejected',
       cause: 'rate_limited',
+      limit: 'consecutive',
       identifier: 'ada@example.com',
       degraded: false,
       durationMs: expect.any(Number),
