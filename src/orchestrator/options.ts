@@ -104,7 +104,7 @@ export interface ResilientAuthOptions<U = AuthUser> {
   /**
    * Brute-force protection, checked before any lookup or password check: a
    * throttled attempt answers `rate_limited` with `retryAfterMs` at the cost of
-   * one counter read. Counts wrong passwords and unknown identifiers alike;
+   * the throttle's counter reads (one per limit, in parallel). Counts wrong passwords and unknown identifiers alike;
    * never invalid input nor an outage. See {@link ThrottleOptions} for the
    * limits and stores. Default: off.
    */
