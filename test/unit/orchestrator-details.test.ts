@@ -4,7 +4,8 @@
  * retry and breaker rules. Most of these tests were written against mutants
  * that `npm run mutation` showed surviving.
  *
- * Mutants of src/orchestrator that still survive, each checked by hand:
+ * Mutants of src/orchestrator that still survive, each checked by hand (line
+ * numbers of commit daaa40f; the issue-7 ones at the end):
  *
  * Static mutants, which Stryker 9.6's vitest runner does not activate. They
  * sit in values built once when a module loads; the runner switches mutants
@@ -62,6 +63,20 @@
  *   `openedAtMs` is read only while the breaker is open.
  * - serving-state.ts:29 `'degraded'` -> `''`: the label is only compared
  *   with itself; any distinct value behaves the same.
+ *
+ * Issue 7 (throttle, shedding, rehash, NFKC), after its run (orchestrator
+ * 93.1%) and the tests written against it in password-upgrades.test.ts:
+ * - static: the module-level MATCHED / MISMATCHED / MATCHED_UNNORMALIZED,
+ *   REHASH_WAIT and DUMMY_VOTES_HALVED_AT in credential-decision.ts, and
+ *   UNTHROTTLED in create-resilient-auth.ts.
+ * - equivalent: `error instanceof Error` before CHECKED_AND_REFUSED.add (only
+ *   AuthUnavailableErrors reach it); the initial `'uncounted'` outcome (the
+ *   throttle gives back every point for any outcome but failure and
+ *   success); `count < 2` when halving dummy votes (a count of 1 halves to 0
+ *   either way).
+ * - not observable here: `{ what: 'throttle', run }` in close() (the
+ *   throttle's own close() is tested in throttle.test.ts and the PostgreSQL
+ *   store's timers are unref'd), and the durationMs of a throttled event.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {

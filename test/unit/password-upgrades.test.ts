@@ -33,6 +33,8 @@ function oneAccount(password: string) {
 describe('the wait for a password check', () => {
   it('is what is left of the deadline when the lookup answered', async () => {
     vi.useFakeTimers();
+    // The call starts well after time 0, so "elapsed" is a difference, not a reading.
+    vi.advanceTimersByTime(10_000);
     const { auth, verifier, primary } = twoProviders({ deadlineMs: 3000 });
     primary.delay(800);
     const pending = auth.authenticate(login);
@@ -130,6 +132,45 @@ describe("normalize: 'NFKC'", () => {
     ]);
   });
 
+  it('checks a password already in NFKC once, and rehashes as typed when normalization is off', async () => {
+    const verifier = {
+      ...recordingVerifier(),
+      needsRehash: () => true,
+      hash: async (password: string) => `fake$v2$${password}`,
+    };
+    const on = createResilientAuth({
+      providers: [oneAccount(PASSWORD)],
+      verifier,
+      normalize: 'NFKC',
+    });
+    await on.authenticate({ ...login, password: 'wrong' });
+    expect(verifier.calls).toHaveLength(1);
+    // Off: the new hash is of the password exactly as typed (NFD here), never normalized.
+    const off = createResilientAuth({
+      providers: [oneAccount(CAFE_NFD)],
+      verifier,
+      rehash: true,
+    });
+    expect(await off.authenticate({ ...login, password: CAFE_NFD })).toMatchObject({
+      rehash: `fake$v2$${CAFE_NFD}`,
+    });
+  });
+
+  it('lets a legacy match in without a rehash when the verifier cannot hash', async () => {
+    const logger = recordingLogger();
+    const auth = createResilientAuth({
+      providers: [oneAccount(TYPED)],
+      verifier: recordingVerifier(),
+      normalize: 'NFKC',
+      rehash: true,
+      logger,
+    });
+    const result = await auth.authenticate({ ...login, password: TYPED });
+    expect(result).toMatchObject({ ok: true });
+    expect(result).not.toHaveProperty('rehash');
+    expect(logger.lines).toEqual([]);
+  });
+
   it('refuses a password whose NFKC form is longer than the verifier takes, as invalid input', async () => {
     // U+FDFA expands to 18 characters (33 UTF-8 bytes) under NFKC: 3 of them fit 72 bytes only as typed.
     const long = '\uFDFA'.repeat(3);
@@ -213,6 +254,12 @@ describe('rehash on login', () => {
       verifier: silent,
     });
     expect(await plain.authenticate(login)).not.toHaveProperty('rehash');
+    const otherHooks = createResilientAuth({
+      providers: [memoryProvider({ name: 'users', accounts })],
+      verifier: silent,
+      hooks: { onAttempt: () => undefined },
+    });
+    expect(await otherHooks.authenticate(login)).not.toHaveProperty('rehash');
     const off = twoProviders({ verifier: silent, rehash: false });
     expect(await off.auth.authenticate(login)).not.toHaveProperty('rehash');
     expect(off.of('onRehash')).toEqual([]);
@@ -232,16 +279,30 @@ describe('rehash on login', () => {
     const verifier = {
       ...recordingVerifier(),
       needsRehash: () => true,
-      hash: async (password: string) => {
-        throw new Error(`cannot hash ${password}`);
+      hashed: 0,
+      async hash(password: string): Promise<string> {
+        if (this.hashed++ === 0) throw new Error(`cannot hash ${password}`);
+        throw new ResilientAuthError('VERIFIER_FAILED', 'worker died');
       },
     };
     const { auth } = twoProviders({ verifier, logger });
     const result = await auth.authenticate(login);
     expect(result).toMatchObject({ ok: true });
     expect(result).not.toHaveProperty('rehash');
+    // A library error other than OVERLOADED is reported too.
+    await auth
+      .authenticate({ identifier: 'rotate@example.com', password: PASSWORD })
+      .catch(() => 0);
     expect(logger.lines).toEqual([
-      expect.objectContaining({ level: 'warn', message: expect.stringMatching(/rehash/) }),
+      {
+        level: 'warn',
+        message: 'rehashing a password failed; login unaffected, the old hash stays',
+        meta: { provider: 'primary', error: expect.any(String) },
+      },
+      expect.objectContaining({
+        level: 'warn',
+        meta: { provider: 'primary', error: 'worker died' },
+      }),
     ]);
     // The error's own message quoted the password: safeMessage does not know that, so the test
     // documents that a verifier must not put the password in its errors; the message we write does not.
@@ -284,6 +345,9 @@ describe('rehash on login', () => {
     expect(isConfigError(thrown) && thrown.message).toBe(
       'verifier.needsRehash: needsRehash and hash come together: give both or neither',
     );
+    expect(() =>
+      twoProviders({ verifier: { ...recordingVerifier(), needsRehash: () => true } }),
+    ).toThrow('verifier.hash: needsRehash and hash come together: give both or neither');
   });
 });
 
@@ -368,9 +432,35 @@ describe('the dummy check of an unknown identifier', () => {
     await auth.authenticate({ ...login, identifier: 'rotate@example.com' });
     await auth.authenticate({ identifier: 'new@example.com', password: 'wrong' });
     expect(await dummyOfNextMiss()).toBe(FAKE_DUMMY);
+    // A tie keeps the one in use.
+    await auth.authenticate({ identifier: 'new@example.com', password: 'wrong' });
+    expect(await dummyOfNextMiss()).toBe(FAKE_DUMMY);
     // Once most hashes found are of the new format, the dummy follows.
-    for (let i = 0; i < 2; i++)
+    for (let i = 0; i < 1; i++)
       await auth.authenticate({ identifier: 'new@example.com', password: 'wrong' });
     expect(await dummyOfNextMiss()).toBe('fake$v2$\u0000dummy');
+  });
+
+  it('forgets old counts (they halve past 1024), so a finished migration moves it', async () => {
+    const verifier = {
+      ...recordingVerifier(),
+      dummyHash: (like: string | undefined) =>
+        like?.startsWith('fake$v2$') ? 'fake$v2$\u0000dummy' : FAKE_DUMMY,
+    };
+    const users = memoryProvider({
+      name: 'users',
+      accounts: [
+        ...accounts,
+        { identifier: 'new@example.com', passwordHash: `fake$v2$${PASSWORD}`, user: ADA },
+      ],
+    });
+    const auth = createResilientAuth({ providers: [users], verifier });
+    for (let i = 0; i < 1100; i++) await auth.authenticate(login);
+    // 1024 halved to 512, plus 76: 588 old. Without halving, 1100.
+    for (let i = 0; i < 600; i++) {
+      await auth.authenticate({ identifier: 'new@example.com', password: 'wrong' });
+    }
+    await auth.authenticate({ identifier: 'nobody@example.com', password: 'x' });
+    expect(verifier.calls.at(-1)?.hash).toBe('fake$v2$\u0000dummy');
   });
 });
