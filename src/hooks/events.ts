@@ -176,7 +176,8 @@ export interface HookSetHealth {
  * A set of callbacks, all optional. Install several (alerting, audit,
  * metrics). A hook that throws or rejects is caught and logged; it never
  * changes the outcome nor delays the answer, because hooks are never awaited.
- * No event carries a password or a hash.
+ * No event carries a password or a stored hash (`onRehash` carries the new
+ * hash, which is there to be stored).
  */
 export interface AuthHooks {
   onAttempt?(event: AttemptEvent): void | Promise<void>;

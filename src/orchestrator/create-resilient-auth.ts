@@ -31,11 +31,12 @@ import { ServingState } from './serving-state.js';
 export interface ResilientAuth<U = AuthUser> {
   /**
    * Checks credentials. Resolves an {@link AuthResult} whenever it could decide
-   * (wrong password and invalid input included). Rejects only when it could
-   * not: with `AuthUnavailableError` when no provider could answer within the
-   * deadline or the password could not be checked (`password-verifier`,
-   * `VERIFIER_FAILED`), and with a `ResilientAuthError` of code `CLOSED` after
-   * {@link close}.
+   * (wrong password, invalid input and `rate_limited` included). Rejects only
+   * when it could not: with `AuthUnavailableError` when no provider could
+   * answer within the deadline or the password could not be checked (a
+   * `password-verifier` failure: `OVERLOADED` when shed for overload,
+   * `VERIFIER_FAILED` otherwise), and with a `ResilientAuthError` of code
+   * `CLOSED` after {@link close}.
    */
   authenticate(credentials: Credentials): Promise<AuthResult<U>>;
   /** Synchronous snapshot: per-provider breaker state, last failure and success; overall status. */
