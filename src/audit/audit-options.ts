@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ConfigError } from '../errors/errors.js';
+import { parseFactoryOptions } from '../errors/factory-options.js';
 import { consoleLogger, type Logger } from '../hooks/logger.js';
-import { parseFactoryOptions } from '../password/factory-options.js';
 import type { Queryable } from '../providers/queryable.js';
 import type { TableName } from '../schema/table-name.js';
 import { AUDIT_COLUMNS, type AuditTable, auditTableName } from './audit-schema.js';

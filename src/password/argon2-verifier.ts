@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseFactoryOptions } from './factory-options.js';
+import { parseFactoryOptions } from '../errors/factory-options.js';
 import {
   assertHashable,
   malformedHash,

@@ -3,7 +3,8 @@ import bcrypt from 'bcryptjs';
 import { Piscina } from 'piscina';
 import { z } from 'zod';
 import { safeMessage } from '../errors/classify.js';
-import { ConfigError, ResilientAuthError } from '../errors/errors.js';
+import { ResilientAuthError } from '../errors/errors.js';
+import { parseFactoryOptions } from '../errors/factory-options.js';
 import { consoleLogger, type Logger } from '../hooks/logger.js';
 import { BCRYPT_MAX_PASSWORD_BYTES, bcryptCost, dummyBcryptHash } from './bcrypt-hash.js';
 import { assertHashable } from './native-verifier-queue.js';
@@ -77,20 +78,15 @@ type WorkerAnswer = boolean | { readonly hash?: unknown; readonly error?: unknow
  * ```
  */
 export function bcryptVerifier(options: BcryptVerifierOptions = {}): PasswordVerifier {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue?.path.length ? `verifier.${issue.path.join('.')}` : 'verifier';
-    throw new ConfigError(path, issue?.message ?? 'invalid');
-  }
-  const threads = parsed.data.threads ?? availableParallelism();
-  const cost = parsed.data.cost ?? 10;
-  const defaultCost = parsed.data.defaultCost ?? cost;
-  const logger = parsed.data.logger ?? consoleLogger;
+  const o = parseFactoryOptions('verifier', optionsSchema, options);
+  const threads = o.threads ?? availableParallelism();
+  const cost = o.cost ?? 10;
+  const defaultCost = o.defaultCost ?? cost;
+  const logger = o.logger ?? consoleLogger;
   const queue = new VerifyQueue({
     // In-thread, one at a time: concurrent checks on one thread only slow each other down.
     concurrency: Math.max(1, threads),
-    maxQueue: parsed.data.maxQueue ?? 4096,
+    maxQueue: o.maxQueue ?? 4096,
     name: 'bcrypt',
   });
   let pool: Piscina | undefined;

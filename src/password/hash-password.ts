@@ -1,8 +1,8 @@
 import bcrypt from 'bcryptjs';
 import { z } from 'zod';
 import { ResilientAuthError } from '../errors/errors.js';
+import { parseFactoryOptions } from '../errors/factory-options.js';
 import { BCRYPT_MAX_PASSWORD_BYTES, fitsBcrypt, isBcryptCost } from './bcrypt-hash.js';
-import { parseFactoryOptions } from './factory-options.js';
 
 /** Options of {@link hashPassword}. */
 export interface HashPasswordOptions {

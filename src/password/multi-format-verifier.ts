@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ResilientAuthError } from '../errors/errors.js';
-import { parseFactoryOptions } from './factory-options.js';
+import { parseFactoryOptions } from '../errors/factory-options.js';
 import type { PasswordVerifier, VerifyOptions } from './verifier.js';
 
 /** Options of {@link multiFormatVerifier}. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseFactoryOptions } from '../errors/factory-options.js';
 import {
   BCRYPT_MAX_PASSWORD_BYTES,
   bcryptCost,
@@ -6,7 +7,6 @@ import {
   fitsBcrypt,
   isBcryptCost,
 } from './bcrypt-hash.js';
-import { parseFactoryOptions } from './factory-options.js';
 import {
   assertHashable,
   malformedHash,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ConfigError, ResilientAuthError } from '../errors/errors.js';
+import { ResilientAuthError } from '../errors/errors.js';
+import { parseFactoryOptions } from '../errors/factory-options.js';
 
 /** Options of {@link VerifyQueue}. */
 export interface VerifyQueueOptions {
@@ -98,15 +99,10 @@ export class VerifyQueue {
   #busySince: number | undefined;
 
   constructor(options: VerifyQueueOptions) {
-    const parsed = optionsSchema.safeParse(options);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const path = issue?.path.length ? `verifyQueue.${issue.path.join('.')}` : 'verifyQueue';
-      throw new ConfigError(path, issue?.message ?? 'invalid');
-    }
-    this.#concurrency = parsed.data.concurrency;
-    this.#maxQueue = parsed.data.maxQueue;
-    this.#name = parsed.data.name;
+    const parsed = parseFactoryOptions('verifyQueue', optionsSchema, options);
+    this.#concurrency = parsed.concurrency;
+    this.#maxQueue = parsed.maxQueue;
+    this.#name = parsed.name;
     this.#longAfter = LONG_PER_SLOT * this.#concurrency;
   }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors/errors.js';
+import { parseFactoryOptions } from '../errors/factory-options.js';
 import { quoteIdent } from '../schema/table-name.js';
 
 /**
@@ -281,13 +282,7 @@ export const throttleOptionsSchema: z.ZodType<ThrottleOptions> = z.strictObject(
  * {@link ConfigError} naming the first bad option under `throttle.`.
  */
 export function resolveThrottleOptions(options: ThrottleOptions): ResolvedThrottleOptions {
-  const parsed = throttleOptionsSchema.safeParse(options);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = ['throttle', ...(issue?.path ?? [])].join('.');
-    throw new ConfigError(path, issue?.message ?? 'invalid', { cause: parsed.error });
-  }
-  const o = parsed.data;
+  const o = parseFactoryOptions('throttle', throttleOptionsSchema, options);
   const consecutive =
     o.consecutive === false ? false : { ...DEFAULT_THROTTLE.consecutive, ...o.consecutive };
   const ip = o.ip === false ? false : { ...DEFAULT_THROTTLE.ip, ...o.ip };

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ConfigError } from '../errors/errors.js';
+import { ConfigError } from './errors.js';
 
 /**
  * Validates a factory's options with `schema`: the parsed options, or a
