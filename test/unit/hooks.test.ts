@@ -15,6 +15,17 @@ import { PASSWORD, recordingHooks, twoProviders } from '../support/fixtures.js';
 
 const login = { identifier: 'ada@example.com', password: PASSWORD };
 
+/** A real bcrypt account, and recording hooks and logger, for the scans for secrets. */
+async function secretScanSetup() {
+  const password = 'S3cret-Pa55word!';
+  const passwordHash = await hashPassword(password, 4);
+  const primary = memoryProvider({
+    name: 'primary',
+    accounts: [{ identifier: 'ada@example.com', passwordHash, user: { id: 1 } }],
+  });
+  return { password, passwordHash, recorded: recordingHooks(), logger: recordingLogger(), primary };
+}
+
 describe('hooks', () => {
   it('delivers every event to every installed hook set', async () => {
     const a = recordingHooks();
@@ -106,14 +117,7 @@ describe('hooks', () => {
   });
 
   it('no event and no log line carries the password or the hash', async () => {
-    const password = 'S3cret-Pa55word!';
-    const passwordHash = await hashPassword(password, 4);
-    const recorded = recordingHooks();
-    const logger = recordingLogger();
-    const primary = memoryProvider({
-      name: 'primary',
-      accounts: [{ identifier: 'ada@example.com', passwordHash, user: { id: 1 } }],
-    });
+    const { password, passwordHash, recorded, logger, primary } = await secretScanSetup();
     const broken = memoryProvider({
       name: 'broken',
       accounts: [{ identifier: 'eve@example.com', passwordHash: 'not-a-hash', user: { id: 2 } }],
@@ -240,14 +244,7 @@ describe('hook sets given as class instances', () => {
   });
 
   it('nor do the throttle, overload and rehash events: no password, no stored hash, no connection password', async () => {
-    const password = 'S3cret-Pa55word!';
-    const passwordHash = await hashPassword(password, 4);
-    const recorded = recordingHooks();
-    const logger = recordingLogger();
-    const primary = memoryProvider({
-      name: 'primary',
-      accounts: [{ identifier: 'ada@example.com', passwordHash, user: { id: 1 } }],
-    });
+    const { password, passwordHash, recorded, logger, primary } = await secretScanSetup();
     const failingStore = {
       query: async () => {
         throw new Error(`connect to postgres://app:${password}@db:5432/app failed`);
