@@ -86,3 +86,20 @@ export function slowFailure(ms: number): AuthProvider<typeof ADA> {
     },
   };
 }
+
+/** One primary whose close() is recorded in `closed`, with a recording verifier. */
+export function closeRecordingAuth() {
+  const closed: string[] = [];
+  const primary = memoryProvider({ name: 'primary', accounts });
+  const auth = createResilientAuth<typeof ADA>({
+    providers: [
+      {
+        ...primary,
+        findAccount: primary.findAccount,
+        close: async () => void closed.push('primary'),
+      },
+    ],
+    verifier: recordingVerifier(),
+  });
+  return { auth, primary, closed };
+}

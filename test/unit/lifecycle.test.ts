@@ -11,7 +11,7 @@ import {
   type ResilientAuthOptions,
 } from '../../src/index.js';
 import { fakeHash, recordingLogger, recordingVerifier } from '../support/fakes.js';
-import { accounts, PASSWORD, twoProviders } from '../support/fixtures.js';
+import { accounts, closeRecordingAuth, PASSWORD, twoProviders } from '../support/fixtures.js';
 
 const provider = memoryProvider({ name: 'p', accounts: [] });
 
@@ -168,19 +168,8 @@ describe('close()', () => {
 
 describe('close() with calls in flight', () => {
   it('lets calls in flight finish, refuses new ones with CLOSED, then closes the providers', async () => {
-    const closed: string[] = [];
-    const primary = memoryProvider({ name: 'primary', accounts });
+    const { auth, primary, closed } = closeRecordingAuth();
     primary.delay(50);
-    const auth = createResilientAuth({
-      providers: [
-        {
-          ...primary,
-          findAccount: primary.findAccount,
-          close: async () => void closed.push('primary'),
-        },
-      ],
-      verifier: recordingVerifier(),
-    });
     const inFlight = auth.authenticate({ identifier: 'ada@example.com', password: PASSWORD });
     await vi.waitFor(() => expect(primary.lookups).toBe(1));
     const closing = auth.close();

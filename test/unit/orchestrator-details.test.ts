@@ -92,6 +92,7 @@ import { fakeHash, pgError, recordingLogger, recordingVerifier } from '../suppor
 import {
   ADA,
   accounts,
+  closeRecordingAuth,
   holdLookups,
   PASSWORD,
   recordingHooks,
@@ -687,18 +688,7 @@ describe('health while providers change', () => {
 describe('close() with several calls in flight', () => {
   it('waits for the last one, and no longer', async () => {
     vi.useFakeTimers();
-    const closed: string[] = [];
-    const primary = memoryProvider({ name: 'primary', accounts });
-    const auth = createResilientAuth({
-      providers: [
-        {
-          ...primary,
-          findAccount: primary.findAccount,
-          close: async () => void closed.push('primary'),
-        },
-      ],
-      verifier: recordingVerifier(),
-    });
+    const { auth, primary, closed } = closeRecordingAuth();
     primary.delay(10);
     const short = auth.authenticate(login);
     await vi.advanceTimersByTimeAsync(5);
