@@ -291,7 +291,11 @@ describe('options', () => {
     try {
       createThrottle(options as ThrottleOptions, recordingNotifier().notifier);
     } catch (error) {
-      if (isConfigError(error)) return { option: error.option, message: error.message };
+      if (isConfigError(error)) {
+        // The zod error stays as the cause, for whoever needs every issue.
+        expect(error.cause).toBeInstanceOf(z.ZodError);
+        return { option: error.option, message: error.message };
+      }
       throw error;
     }
     throw new Error('expected a ConfigError');
