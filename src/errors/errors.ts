@@ -16,7 +16,8 @@ export type ResilientAuthErrorCode =
   | 'AMBIGUOUS_ACCOUNT'
   | 'INVALID_ANSWER'
   | 'OVERLOADED'
-  | 'CLOSED';
+  | 'CLOSED'
+  | 'LOGIN_REFUSED';
 
 /**
  * Base class of every error this library throws.
@@ -135,13 +136,31 @@ export function failureOf(
 export class AuthUnavailableError extends ResilientAuthError {
   /** One entry per provider considered, in order. */
   readonly failures: readonly Failure[];
+  /**
+   * When a new attempt may succeed, for a `Retry-After` header: the time
+   * until the first provider's breaker lets a trial call through (at least
+   * {@link MIN_RETRY_AFTER_MS}), or {@link MIN_RETRY_AFTER_MS} when the password
+   * check was shed or failed. The HTTP adapters send it rounded up to seconds.
+   */
+  readonly retryAfterMs: number;
 
-  constructor(message: string, failures: readonly Failure[], options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    failures: readonly Failure[],
+    options?: { cause?: unknown; retryAfterMs?: number },
+  ) {
     super('AUTH_UNAVAILABLE', message, options);
     this.name = 'AuthUnavailableError';
     this.failures = failures;
+    this.retryAfterMs = Math.max(MIN_RETRY_AFTER_MS, options?.retryAfterMs ?? 0);
   }
 }
+
+/**
+ * The shortest {@link AuthUnavailableError.retryAfterMs}: one second, the
+ * smallest `Retry-After` HTTP can say, and enough to stop a retry storm.
+ */
+export const MIN_RETRY_AFTER_MS = 1000;
 
 /** Thrown at construction (or by `isolate`/`reset`) when an option is invalid. The message names it. */
 export class ConfigError extends ResilientAuthError {

@@ -166,7 +166,9 @@ class Authenticator<U> implements ResilientAuth<U> {
         if (!answer.answered) {
           const durationMs = performance.now() - started;
           this.#serving.unavailable(identifier, answer.failures, durationMs, context);
-          throw new AuthUnavailableError(answer.message, answer.failures);
+          throw new AuthUnavailableError(answer.message, answer.failures, {
+            retryAfterMs: answer.retryAfterMs,
+          });
         }
         this.#serving.served(answer.provider, answer.failures, context);
         const result = await this.#decision.decide(answer, attempt);

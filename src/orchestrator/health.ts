@@ -20,6 +20,8 @@ export interface ProviderHealth {
   /** Most recent failure (lookup or probe); the message has credentials redacted. */
   readonly lastFailure?: FailureDescription & { readonly at: Date };
   readonly lastSuccessAt?: Date;
+  /** How long its last lookup that answered took, in milliseconds (retries included). */
+  readonly lastLatencyMs?: number;
 }
 
 /** What `auth.health()` returns: a synchronous snapshot, no I/O. */
@@ -63,10 +65,12 @@ export function describeFailure({ message, code, kind }: Failure): FailureDescri
 export function providerHealth(slot: ProviderSlot<unknown>): ProviderHealth {
   const last = slot.lastFailure;
   const successAtMs = slot.lastSuccessAtMs;
+  const latencyMs = slot.lastLatencyMs;
   return {
     name: slot.name,
     state: slot.state,
     ...(last && { lastFailure: { ...describeFailure(last.failure), at: new Date(last.atMs) } }),
     ...(successAtMs !== undefined && { lastSuccessAt: new Date(successAtMs) }),
+    ...(latencyMs !== undefined && { lastLatencyMs: latencyMs }),
   };
 }

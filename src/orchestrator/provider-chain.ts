@@ -22,7 +22,12 @@ export interface NoAnswer {
   readonly failures: readonly Failure[];
   /** One line per failure, with what to check first. */
   readonly message: string;
+  /** Until the first provider may be called again (see `AuthUnavailableError.retryAfterMs`). */
+  readonly retryAfterMs: number;
 }
+
+// What to suggest when every provider is isolated: only an operator can end it.
+const ISOLATED_RETRY_AFTER_MS = 60_000;
 
 /**
  * The providers in order and the mode that relates them: asks them within one
@@ -76,7 +81,17 @@ export class ProviderChain<U> {
     if (notFoundBy !== undefined && failures.length === 0) {
       return { answered: true, account: null, provider: notFoundBy, failures };
     }
-    return { answered: false, failures, message: this.#unavailable(failures, notFoundBy) };
+    return {
+      answered: false,
+      failures,
+      message: this.#unavailable(failures, notFoundBy),
+      retryAfterMs: this.#retryAfterMs(),
+    };
+  }
+
+  #retryAfterMs(): number {
+    const soonest = Math.min(...this.slots.map((slot) => slot.retryInMs()));
+    return Number.isFinite(soonest) ? soonest : ISOLATED_RETRY_AFTER_MS;
   }
 
   #unavailable(failures: readonly Failure[], notFoundBy: string | undefined): string {

@@ -66,6 +66,7 @@ export class ProviderSlot<U> {
   #lastFailure: Failure | undefined;
   #lastFailureAtMs = 0;
   #lastSuccessAtMs: number | undefined;
+  #lastLatencyMs: number | undefined;
   #breaker: CircuitBreakerPolicy;
   #isolation: IDisposable | undefined;
   #openedAtMs = 0;
@@ -97,6 +98,27 @@ export class ProviderSlot<U> {
 
   get lastSuccessAtMs(): number | undefined {
     return this.#lastSuccessAtMs;
+  }
+
+  /** How long the last lookup that answered took, backoff included. */
+  get lastLatencyMs(): number | undefined {
+    return this.#lastLatencyMs;
+  }
+
+  /**
+   * Milliseconds until this provider may be called again: 0 while its breaker
+   * is closed or its trial is in flight, the rest of the half-open wait while
+   * it is open, `Infinity` while it is isolated.
+   */
+  retryInMs(): number {
+    switch (this.#breaker.state) {
+      case CircuitState.Open:
+        return Math.max(0, this.policy.halfOpenAfterMs - (this.clock.now() - this.#openedAtMs));
+      case CircuitState.Isolated:
+        return Number.POSITIVE_INFINITY;
+      default:
+        return 0;
+    }
   }
 
   /** Why this provider must not be called now, or `undefined` when it may be. */
@@ -164,6 +186,7 @@ export class ProviderSlot<U> {
       try {
         const account = await this.#attempt(identifier, deadline, inherited);
         this.#lastSuccessAtMs = this.clock.now();
+        this.#lastLatencyMs = performance.now() - started;
         return { ok: true, account };
       } catch (error) {
         failure = failureOf(this.name, error, {
