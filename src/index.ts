@@ -22,6 +22,7 @@ export {
   isConfigError,
   isResilientAuthError,
   isSchemaMismatchError,
+  MIN_RETRY_AFTER_MS,
   ResilientAuthError,
   SchemaMismatchError,
 } from './errors/errors.js';
@@ -50,6 +51,33 @@ export type {
   UnavailableEvent,
 } from './hooks/events.js';
 export type { Logger } from './hooks/logger.js';
+export type {
+  HealthBody,
+  HealthCheckEntry,
+  HealthCheckStatus,
+  HealthHttpResponse,
+  HealthProbe,
+  HealthResponseOptions,
+  HealthSource,
+} from './http/health-response.js';
+export { healthResponse } from './http/health-response.js';
+export type {
+  Authenticator,
+  LoginErrorBody,
+  LoginErrorStatus,
+  LoginFields,
+  LoginOutcome,
+} from './http/login-response.js';
+export {
+  AuthHttpError,
+  authenticateBody,
+  DEFAULT_LOGIN_FIELDS,
+  isAuthHttpError,
+  refusalError,
+  requestContext,
+  retryAfterSeconds,
+  unavailableError,
+} from './http/login-response.js';
 export type { Clock } from './orchestrator/clock.js';
 export type { ResilientAuth } from './orchestrator/create-resilient-auth.js';
 export { createResilientAuth } from './orchestrator/create-resilient-auth.js';

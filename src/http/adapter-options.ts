@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { ConfigError } from '../errors/errors.js';
+import { parseFactoryOptions } from '../errors/factory-options.js';
+import type { HealthResponseOptions } from './health-response.js';
+import { DEFAULT_LOGIN_FIELDS, type LoginFields } from './login-response.js';
+
+const fieldName = z.string().min(1).max(128);
+
+/**
+ * The zod shape every adapter's login options start from: the two body field
+ * names. An adapter extends it with its own options and validates with
+ * {@link parseLoginFields}.
+ */
+export const loginFieldsShape = {
+  identifierField: fieldName.optional(),
+  passwordField: fieldName.optional(),
+};
+
+/** A function option, checked as one (zod 4's `z.function()` is not a schema). */
+export function functionOption<F extends (...args: never[]) => unknown>() {
+  return z.custom<F>((value) => typeof value === 'function', { message: 'expected a function' });
+}
+
+/**
+ * Validates an adapter's options against `schema` (built on
+ * {@link loginFieldsShape}): the parsed options with the body fields resolved,
+ * or a `ConfigError` naming `factory.option`.
+ */
+export function parseLoginOptions<S extends z.ZodType<Partial<LoginFields>>>(
+  factory: string,
+  schema: S,
+  options: unknown,
+  defaults: LoginFields = DEFAULT_LOGIN_FIELDS,
+): z.infer<S> & { readonly fields: LoginFields } {
+  const parsed = parseFactoryOptions(factory, schema, options ?? {});
+  const fields = {
+    identifierField: parsed.identifierField ?? defaults.identifierField,
+    passwordField: parsed.passwordField ?? defaults.passwordField,
+  };
+  if (fields.identifierField === fields.passwordField) {
+    throw new ConfigError(`${factory}.passwordField`, 'must differ from identifierField');
+  }
+  return { ...parsed, fields };
+}
+
+const healthSchema = z.strictObject({
+  probe: z.enum(['readiness', 'liveness']).optional(),
+  activeCheck: z.boolean().optional(),
+}) satisfies z.ZodType<HealthResponseOptions>;
+
+/** Validates `healthHandler` options; a `ConfigError` naming `factory.option` otherwise. */
+export function parseHealthOptions(factory: string, options: unknown): HealthResponseOptions {
+  return parseFactoryOptions(factory, healthSchema, options ?? {});
+}

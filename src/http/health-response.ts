@@ -1,0 +1,192 @@
+import type { ThrottleStoreName } from '../hooks/events.js';
+import type { CheckReport, HealthSnapshot, ProviderHealth } from '../orchestrator/health.js';
+
+/** A status in the IETF health-check format (draft-inadarei-api-health-check). */
+export type HealthCheckStatus = 'pass' | 'warn' | 'fail';
+
+/** Which Kubernetes probe a health endpoint serves. */
+export type HealthProbe = 'readiness' | 'liveness';
+
+/** Options of {@link healthResponse} and of every adapter's `healthHandler`. */
+export interface HealthResponseOptions {
+  /**
+   * `readiness`: can this instance serve logins (reads `health()`, and runs
+   * `check()` when `activeCheck` is set or no provider can serve).
+   * `liveness`: is the process answering at all; never touches a database.
+   * Default: `readiness`.
+   */
+  readonly probe?: HealthProbe;
+  /**
+   * Run every provider's active probe (`auth.check()`) on each readiness
+   * call, instead of only when `health()` says none can serve. Default: false.
+   */
+  readonly activeCheck?: boolean;
+}
+
+/** One entry of {@link HealthBody.checks}. */
+export interface HealthCheckEntry {
+  readonly componentId: string;
+  /** `datastore` for providers and throttle stores, `component` for hook sets. */
+  readonly componentType: 'datastore' | 'component';
+  readonly status: HealthCheckStatus;
+  /** Latency of the last lookup that answered (or of the probe, when probed). */
+  readonly observedValue?: number;
+  readonly observedUnit?: 'ms';
+  /** When this was last observed, ISO 8601. */
+  readonly time?: string;
+  /** What is wrong, as a failure kind and code (`schema 42P01`); never a message or a connection string. */
+  readonly output?: string;
+}
+
+/** An `application/health+json` body. */
+export interface HealthBody {
+  readonly status: HealthCheckStatus;
+  readonly description: string;
+  /** Keyed `component:measurement`, e.g. `primary:responseTime`. Absent for liveness. */
+  readonly checks?: Readonly<Record<string, readonly HealthCheckEntry[]>>;
+}
+
+/** A framework-free health response. */
+export interface HealthHttpResponse {
+  /** 200 for `pass` and `warn`, 503 for `fail`. */
+  readonly status: 200 | 503;
+  readonly headers: {
+    readonly 'content-type': 'application/health+json';
+    readonly 'cache-control': 'no-store';
+  };
+  readonly body: HealthBody;
+}
+
+/** The part of `ResilientAuth` a health endpoint reads. */
+export interface HealthSource {
+  health(): HealthSnapshot;
+  check(): Promise<CheckReport>;
+}
+
+const HEADERS = Object.freeze({
+  'content-type': 'application/health+json',
+  'cache-control': 'no-store',
+} as const);
+
+const DESCRIPTION = 'resilient-auth login';
+
+/**
+ * The health endpoint's answer, in the IETF health-check format, for any
+ * framework. Readiness: `pass` (200) while the primary serves, `warn` (200)
+ * while a fallback serves or the throttle store or a hook set is failing,
+ * `fail` (503) only when no provider can decide. Liveness: always `pass`,
+ * with no I/O.
+ *
+ * @example
+ * ```ts
+ * const { status, headers, body } = await healthResponse(auth, { probe: 'readiness' });
+ * return new Response(JSON.stringify(body), { status, headers });
+ * ```
+ */
+export async function healthResponse(
+  auth: HealthSource,
+  options: HealthResponseOptions = {},
+): Promise<HealthHttpResponse> {
+  if (options.probe === 'liveness') return respond({ status: 'pass', description: DESCRIPTION });
+  const snapshot = auth.health();
+  // No provider can serve by the snapshot: ask them, so that a recovered
+  // store brings the instance back without waiting for a login to prove it.
+  const report =
+    options.activeCheck === true || snapshot.status === 'unhealthy'
+      ? await auth.check()
+      : undefined;
+  const health = report?.health ?? snapshot;
+  const providers = health.providers.map((provider) =>
+    providerEntry(
+      provider,
+      report?.providers.find((p) => p.name === provider.name),
+    ),
+  );
+  const checks: Record<string, HealthCheckEntry[]> = {};
+  for (const entry of providers) checks[`${entry.componentId}:responseTime`] = [entry];
+  const extras = [
+    ...(health.throttle ? [throttleEntry(health.throttle)] : []),
+    ...(health.hookSets ?? []).map(
+      (set): HealthCheckEntry => ({
+        componentId: set.name,
+        componentType: 'component',
+        status: set.ok ? 'pass' : 'warn',
+        ...(!set.ok && { output: 'failing' }),
+      }),
+    ),
+  ];
+  for (const entry of extras) checks[`${entry.componentId}:status`] = [entry];
+  const status = worst(
+    overall(health, providers, report !== undefined),
+    ...extras.map((entry) => entry.status),
+  );
+  return respond({ status, description: DESCRIPTION, checks });
+}
+
+function respond(body: HealthBody): HealthHttpResponse {
+  return { status: body.status === 'fail' ? 503 : 200, headers: HEADERS, body };
+}
+
+/**
+ * From the snapshot: `healthy` passes, `degraded` warns. When probed, the
+ * probes and breakers decide: every provider able to serve passes, some warns,
+ * none fails.
+ */
+function overall(
+  health: HealthSnapshot,
+  providers: readonly HealthCheckEntry[],
+  probed: boolean,
+): HealthCheckStatus {
+  if (!probed)
+    return health.status === 'healthy' ? 'pass' : health.status === 'degraded' ? 'warn' : 'fail';
+  if (providers.every((entry) => entry.status === 'fail')) return 'fail';
+  return providers.every((entry) => entry.status === 'pass') ? 'pass' : 'warn';
+}
+
+function providerEntry(
+  provider: ProviderHealth,
+  probe: CheckReport['providers'][number] | undefined,
+): HealthCheckEntry {
+  const failedLast =
+    provider.lastFailure !== undefined &&
+    (provider.lastSuccessAt === undefined || provider.lastFailure.at > provider.lastSuccessAt);
+  const blocked = provider.state === 'open' || provider.state === 'isolated';
+  let status: HealthCheckStatus;
+  if (probe?.probed)
+    status = !probe.ok || provider.state === 'isolated' ? 'fail' : blocked ? 'warn' : 'pass';
+  else status = blocked ? 'fail' : failedLast ? 'warn' : 'pass';
+  const observed = probe?.probed ? probe.durationMs : provider.lastLatencyMs;
+  const last = failedLast ? provider.lastFailure?.at : provider.lastSuccessAt;
+  const failure = probe?.error ?? (status === 'pass' ? undefined : provider.lastFailure);
+  return {
+    componentId: provider.name,
+    componentType: 'datastore',
+    status,
+    ...(observed !== undefined && { observedValue: round(observed), observedUnit: 'ms' as const }),
+    ...(last && { time: last.toISOString() }),
+    ...(status !== 'pass' && {
+      output: failure
+        ? [failure.kind, failure.code].filter(Boolean).join(' ')
+        : `circuit ${provider.state}`,
+    }),
+  };
+}
+
+function throttleEntry(throttle: { store: ThrottleStoreName; storeOk: boolean }): HealthCheckEntry {
+  return {
+    componentId: 'throttle',
+    componentType: throttle.store === 'memory' ? 'component' : 'datastore',
+    status: throttle.storeOk ? 'pass' : 'warn',
+    ...(!throttle.storeOk && { output: `${throttle.store} store down: counting in memory` }),
+  };
+}
+
+const RANK: Record<HealthCheckStatus, number> = { pass: 0, warn: 1, fail: 2 };
+
+function worst(...statuses: HealthCheckStatus[]): HealthCheckStatus {
+  return statuses.reduce((a, b) => (RANK[b] > RANK[a] ? b : a), 'pass');
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}

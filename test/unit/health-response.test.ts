@@ -1,0 +1,177 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type AuthUnavailableError,
+  type HealthSource,
+  healthResponse,
+  MIN_RETRY_AFTER_MS,
+} from '../../src/index.js';
+import { pgError } from '../support/fakes.js';
+import { PASSWORD, twoProviders } from '../support/fixtures.js';
+
+const login = { identifier: 'ada@example.com', password: PASSWORD };
+const once = { policy: { retry: { maxAttempts: 1 } } } as const;
+
+describe('healthResponse: readiness', () => {
+  it('passes with 200 and application/health+json while the primary serves, a datastore entry per provider', async () => {
+    const { auth } = twoProviders();
+    await auth.authenticate(login);
+    const response = await healthResponse(auth);
+    expect(response.status).toBe(200);
+    expect(response.headers).toEqual({
+      'content-type': 'application/health+json',
+      'cache-control': 'no-store',
+    });
+    expect(response.body).toEqual({
+      status: 'pass',
+      description: 'resilient-auth login',
+      checks: {
+        'primary:responseTime': [
+          {
+            componentId: 'primary',
+            componentType: 'datastore',
+            status: 'pass',
+            observedValue: expect.any(Number),
+            observedUnit: 'ms',
+            time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+          },
+        ],
+        'fallback:responseTime': [
+          { componentId: 'fallback', componentType: 'datastore', status: 'pass' },
+        ],
+      },
+    });
+  });
+
+  it('warns with 200 while a fallback serves; the failing entry says the kind and code, never the message', async () => {
+    const { auth, primary } = twoProviders(once);
+    primary.fail(pgError('42703', 'column "x" does not exist at postgres://app:s3cret@db/app'));
+    await expect(auth.authenticate(login)).resolves.toMatchObject({ ok: true, degraded: true });
+    const response = await healthResponse(auth);
+    expect(response.status).toBe(200);
+    expect(response.body.status).toBe('warn');
+    expect(response.body.checks?.['primary:responseTime']?.[0]).toMatchObject({
+      status: 'warn',
+      output: 'schema 42703',
+    });
+    expect(response.body.checks?.['fallback:responseTime']?.[0]?.status).toBe('pass');
+    expect(JSON.stringify(response.body)).not.toMatch(/s3cret|postgres:|column "x"/);
+  });
+
+  it('fails with 503 only when no provider can decide', async () => {
+    const { auth } = twoProviders();
+    auth.isolate('primary');
+    expect((await healthResponse(auth)).status).toBe(200);
+    auth.isolate('fallback');
+    const response = await healthResponse(auth);
+    expect(response.status).toBe(503);
+    expect(response.body.status).toBe('fail');
+    expect(response.body.checks?.['primary:responseTime']?.[0]).toMatchObject({
+      status: 'fail',
+      output: 'circuit isolated',
+    });
+  });
+
+  it('after an outage with no logins since, probes the providers: a recovered store makes the instance ready again', async () => {
+    const { auth, primary, fallback } = twoProviders(once);
+    primary.fail();
+    fallback.fail();
+    await expect(auth.authenticate(login)).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE' });
+    expect(auth.health().status).toBe('unhealthy');
+    expect((await healthResponse(auth)).status).toBe(503);
+    primary.recover();
+    fallback.recover();
+    const ready = await healthResponse(auth);
+    expect(ready.status).toBe(200);
+    expect(ready.body.status).toBe('pass');
+    expect(ready.body.checks?.['primary:responseTime']?.[0]?.observedValue).toEqual(
+      expect.any(Number),
+    );
+  });
+
+  it('activeCheck probes on every call: a primary whose probe fails warns although no login saw it', async () => {
+    const { auth, primary } = twoProviders();
+    primary.fail(pgError('57P01'));
+    expect((await healthResponse(auth)).body.status).toBe('pass');
+    const probed = await healthResponse(auth, { activeCheck: true });
+    expect(probed.status).toBe(200);
+    expect(probed.body.status).toBe('warn');
+    expect(probed.body.checks?.['primary:responseTime']?.[0]).toMatchObject({
+      status: 'fail',
+      output: 'connection 57P01',
+    });
+  });
+
+  it('warns while the throttle store or a hook set is failing, without their messages', async () => {
+    const source: HealthSource = {
+      health: () => ({
+        status: 'healthy',
+        providers: [{ name: 'primary', state: 'closed' }],
+        throttle: { store: 'postgres', storeOk: false },
+        hookSets: [
+          { name: 'audit', ok: false, message: 'connect ECONNREFUSED 10.0.0.7:5432', counts: {} },
+        ],
+      }),
+      check: () => Promise.reject(new Error('not called')),
+    };
+    const response = await healthResponse(source);
+    expect(response.status).toBe(200);
+    expect(response.body.status).toBe('warn');
+    expect(response.body.checks).toMatchObject({
+      'throttle:status': [{ componentType: 'datastore', status: 'warn' }],
+      'audit:status': [{ componentType: 'component', status: 'warn', output: 'failing' }],
+    });
+    expect(JSON.stringify(response.body)).not.toContain('10.0.0.7');
+  });
+});
+
+describe('healthResponse: liveness', () => {
+  it('passes without reading health or probing anything', async () => {
+    const untouchable: HealthSource = {
+      health: () => {
+        throw new Error('liveness must not read health');
+      },
+      check: () => Promise.reject(new Error('liveness must not probe')),
+    };
+    const response = await healthResponse(untouchable, { probe: 'liveness' });
+    expect(response).toMatchObject({ status: 200, body: { status: 'pass' } });
+    expect(response.body.checks).toBeUndefined();
+  });
+});
+
+describe('AuthUnavailableError.retryAfterMs', () => {
+  const unavailable = (auth: ReturnType<typeof twoProviders>['auth']) =>
+    auth.authenticate(login).catch((e: unknown) => e as AuthUnavailableError);
+
+  it('is the 1 s minimum while the failing providers may be called again at once', async () => {
+    const { auth, primary, fallback } = twoProviders(once);
+    primary.fail();
+    fallback.fail();
+    expect((await unavailable(auth)).retryAfterMs).toBe(MIN_RETRY_AFTER_MS);
+  });
+
+  it('is the time until the first breaker lets a trial through', async () => {
+    const { auth, primary, fallback, clock } = twoProviders({
+      policy: {
+        retry: { maxAttempts: 1 },
+        breaker: { consecutiveFailures: 1 },
+        halfOpenAfterMs: 10_000,
+      },
+    });
+    primary.fail();
+    await unavailable(auth); // the primary opens; the fallback answers
+    clock.advance(2_000);
+    fallback.fail();
+    await unavailable(auth); // the fallback opens too
+    clock.advance(3_000);
+    const error = await unavailable(auth);
+    expect(error.failures.map((f) => f.skipped)).toEqual(['circuit_open', 'circuit_open']);
+    expect(error.retryAfterMs).toBe(5_000);
+  });
+
+  it('is a minute when every provider is isolated: only an operator can end that', async () => {
+    const { auth } = twoProviders();
+    auth.isolate('primary');
+    auth.isolate('fallback');
+    expect((await unavailable(auth)).retryAfterMs).toBe(60_000);
+  });
+});
