@@ -1,6 +1,19 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url));
+
 export default defineConfig({
+  // The examples import the package by name, as a user does; tests run them on the sources.
+  resolve: {
+    alias: [
+      { find: /^resilient-auth$/, replacement: src('index.ts') },
+      {
+        find: /^resilient-auth\/(express|fastify|hono|passport|next-auth|testing)$/,
+        replacement: src('$1/index.ts'),
+      },
+    ],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],

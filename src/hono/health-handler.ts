@@ -1,0 +1,39 @@
+import type { Context } from 'hono';
+import { ConfigError } from '../errors/errors.js';
+import { parseHealthOptions } from '../http/adapter-options.js';
+import {
+  type HealthResponseOptions,
+  type HealthSource,
+  healthResponse,
+} from '../http/health-response.js';
+
+/**
+ * A Hono handler for a health endpoint: `application/health+json` in the IETF
+ * health-check format, `Cache-Control: no-store`. Readiness answers 200
+ * `pass` while the primary serves, 200 `warn` while a fallback serves, 503
+ * `fail` only when no provider can decide; liveness always 200 `pass`
+ * without touching a database. Options are checked here, not per request.
+ *
+ * @example
+ * ```ts
+ * app.get('/health/ready', healthHandler(auth, { probe: 'readiness' }));
+ * app.get('/health/live', healthHandler(auth, { probe: 'liveness' }));
+ * ```
+ */
+export function healthHandler(
+  auth: HealthSource,
+  options?: HealthResponseOptions,
+): (c: Context) => Promise<Response> {
+  const source = auth as Partial<HealthSource> | undefined;
+  if (typeof source?.health !== 'function' || typeof source.check !== 'function') {
+    throw new ConfigError(
+      'healthHandler.auth',
+      'expected a ResilientAuth (an object with health() and check())',
+    );
+  }
+  const parsed = parseHealthOptions('healthHandler', options);
+  return async (c) => {
+    const { status, headers, body } = await healthResponse(auth, parsed);
+    return c.body(JSON.stringify(body), status, { ...headers });
+  };
+}
