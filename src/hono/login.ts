@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors/errors.js';
 import type { RequestContext } from '../hooks/events.js';
 import { functionOption, loginFieldsShape, parseLoginOptions } from '../http/adapter-options.js';
+import { forwardedClientIp, type TrustProxy } from '../http/forwarded-for.js';
 import { type Authenticator, authenticateBody, requestContext } from '../http/login-response.js';
 import type { AuthSuccess } from '../orchestrator/result.js';
 import type { AuthUser } from '../providers/provider.js';
@@ -32,17 +33,18 @@ export interface HonoLoginOptions {
    * identifier+IP limits need one) and the hooks. Hono has no portable one;
    * each runtime has its own `getConnInfo` (`hono/cloudflare-workers`,
    * `hono/deno`, `hono/bun`...): pass `(c) => getConnInfo(c).remote.address`.
-   * Default: the first `X-Forwarded-For` entry when `trustProxy` is set;
+   * Default: from `X-Forwarded-For` when `trustProxy` is set;
    * otherwise the socket's address on Node (`@hono/node-server`, read from
    * `c.env.incoming` without importing Node), and none elsewhere.
    */
   readonly ip?: (c: Context) => string | undefined;
   /**
-   * Take the IP from the first `X-Forwarded-For` entry. Only behind a proxy
-   * that sets that header itself, replacing what the client sent: otherwise
-   * a client chooses its own IP. Cannot be combined with `ip`. Default: false.
+   * Which proxies to believe about the client IP (`X-Forwarded-For`): `true`
+   * for one proxy in front of the app that appends the address it saw (the
+   * rightmost entry, never one the client wrote); a number for a chain of
+   * that many. Cannot be combined with `ip`. Default: false.
    */
-  readonly trustProxy?: boolean;
+  readonly trustProxy?: TrustProxy;
   /**
    * The request context given to `authenticate()`, replacing the default
    * (`ip` as above, the `User-Agent` and `X-Request-Id` headers). Cannot be
@@ -54,7 +56,7 @@ export interface HonoLoginOptions {
 const loginSchema = z.strictObject({
   ...loginFieldsShape,
   ip: functionOption<(c: Context) => string | undefined>().optional(),
-  trustProxy: z.boolean().optional(),
+  trustProxy: z.union([z.boolean(), z.number().int().min(1).max(32)]).optional(),
   context: functionOption<(c: Context) => RequestContext>().optional(),
 });
 
@@ -90,7 +92,12 @@ export function login<U = AuthUser>(
     throw new ConfigError('login.trustProxy', 'cannot be combined with ip, which replaces it');
   }
   const { fields } = parsed;
-  const ip = parsed.ip ?? (parsed.trustProxy ? forwardedFor : nodeSocketAddress);
+  const { trustProxy } = parsed;
+  const ip =
+    parsed.ip ??
+    (trustProxy
+      ? (c: Context) => forwardedClientIp(c.req.header('x-forwarded-for'), trustProxy)
+      : nodeSocketAddress);
   const contextOf =
     parsed.context ??
     ((c: Context) =>
@@ -105,10 +112,6 @@ export function login<U = AuthUser>(
     c.set('auth', outcome.result);
     await next();
   });
-}
-
-function forwardedFor(c: Context): string | undefined {
-  return c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
 }
 
 // @hono/node-server hands the Node request over as `c.env.incoming`: its

@@ -91,12 +91,14 @@ export class AuthHttpError extends ResilientAuthError {
   readonly body: LoginErrorBody;
   /** True for 4xx: the message is meant for the client (http-errors' convention). */
   readonly expose: boolean;
+  /** On 429 and 503: the wait `Retry-After` says, in milliseconds as the library gave it. */
+  readonly retryAfterMs: number | undefined;
 
   constructor(
     status: LoginErrorStatus,
     body: LoginErrorBody,
     headers: Readonly<Record<string, string>>,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
     super(status === 503 ? 'AUTH_UNAVAILABLE' : 'LOGIN_REFUSED', body.message, options);
     this.name = 'AuthHttpError';
@@ -105,6 +107,7 @@ export class AuthHttpError extends ResilientAuthError {
     this.headers = headers;
     this.body = body;
     this.expose = status < 500;
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }
 
@@ -127,15 +130,17 @@ export function refusalError(
       {},
     );
   }
-  const headers: Record<string, string> =
-    failure.reason === 'account_locked' || failure.reason === 'rate_limited'
-      ? { 'retry-after': retryAfterSeconds(failure.retryAfterMs) }
-      : {};
-  return new AuthHttpError(
-    status,
-    { error: failure.reason, message: MESSAGES[failure.reason] },
-    headers,
-  );
+  const body = { error: failure.reason, message: MESSAGES[failure.reason] };
+  if (failure.reason === 'account_locked' || failure.reason === 'rate_limited') {
+    const { retryAfterMs } = failure;
+    return new AuthHttpError(
+      status,
+      body,
+      { 'retry-after': retryAfterSeconds(retryAfterMs) },
+      { retryAfterMs },
+    );
+  }
+  return new AuthHttpError(status, body, {});
 }
 
 /**
@@ -149,7 +154,7 @@ export function unavailableError(error: AuthUnavailableError | ResilientAuthErro
     503,
     { error: 'unavailable', message: MESSAGES.unavailable },
     { 'retry-after': retryAfterSeconds(retryAfterMs) },
-    { cause: error },
+    { cause: error, retryAfterMs },
   );
 }
 

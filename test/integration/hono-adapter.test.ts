@@ -287,15 +287,22 @@ describe('login(): request context', () => {
     });
   });
 
-  it("trustProxy: the first X-Forwarded-For entry is the client's IP", async () => {
-    const { postJson } = makeApp({ ...FIELDS, trustProxy: true });
-    await postJson({ email: 'ada@example.com', password: PASSWORD }, headers);
-    expect(lastContext('ada@example.com')).toEqual({
-      ip: '203.0.113.7',
-      userAgent: 'hono-test/1.0',
-      requestId: 'req-42',
-    });
-  });
+  it.each([
+    [true, '10.0.0.1'],
+    [2, '203.0.113.7'],
+    [5, '203.0.113.7'],
+  ])(
+    'trustProxy %s: the entry the outermost trusted proxy appended, never one the client wrote',
+    async (trustProxy, ip) => {
+      const { postJson } = makeApp({ ...FIELDS, trustProxy });
+      await postJson({ email: 'ada@example.com', password: PASSWORD }, headers);
+      expect(lastContext('ada@example.com')).toEqual({
+        ip,
+        userAgent: 'hono-test/1.0',
+        requestId: 'req-42',
+      });
+    },
+  );
 
   it('ip: the app says where the IP comes from', async () => {
     const { postJson } = makeApp({ ...FIELDS, ip: (c) => c.req.header('cf-connecting-ip') });

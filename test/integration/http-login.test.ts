@@ -66,6 +66,7 @@ describe('authenticateBody: the mapping table', () => {
         expose: false,
       });
       expect(error.headers).toEqual({ 'retry-after': '1' });
+      expect(error.retryAfterMs).toBe(1000);
       expect(error.body).toEqual({
         error: 'unavailable',
         message: 'Login is temporarily unavailable. Try again shortly.',
