@@ -1,6 +1,7 @@
 // npm run bench: builds, then prints every benchmark side by side.
 // BENCH_QUICK=1 runs short versions (a smoke test in CI); the README's figures come from the full run.
 import { runCoreBenchmarks } from './core.mjs';
+import { runExpressBenchmarks } from './express.mjs';
 import { runOverloadBenchmarks } from './overload.mjs';
 import { runPostgresBenchmarks } from './postgres.mjs';
 import { runVerifierBenchmarks } from './verifiers.mjs';
@@ -11,3 +12,4 @@ await runCoreBenchmarks();
 await runPostgresBenchmarks();
 await runOverloadBenchmarks({ quick });
 await runVerifierBenchmarks({ quick });
+await runExpressBenchmarks({ quick });
