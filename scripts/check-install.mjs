@@ -1,12 +1,14 @@
 // Installs the packed package into an empty project, as a user would, and
 // checks what the root entry costs: the install size without the optional
 // peer pg, that the memory provider works without pg (ESM and CommonJS), that
-// pgProvider says clearly what is missing, and that it works once pg is added.
+// pgProvider says clearly what is missing, and that it works once pg is added;
+// that the adapters needing no runtime peer load without one, and that the
+// Hono adapter's module graph holds nothing Node-only (it must run on edge runtimes).
 // Run after `npm run build`; part of `npm run check:package`.
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -64,8 +66,39 @@ try {
     })().catch((error) => { console.error(error); process.exit(1); });`;
   node(project, 'esm without pg', `import('resilient-auth').then((lib) => {${login}})`);
   node(project, 'cjs without pg', `const lib = require('resilient-auth');${login}`);
+  for (const subpath of ['express', 'passport']) {
+    node(
+      project,
+      subpath,
+      `import('resilient-auth/${subpath}').then(() => require('resilient-auth/${subpath}')).then(() => console.log('  resilient-auth/' + process.argv[1] + ' loads (ESM and CJS) without its framework installed'))`,
+    );
+  }
+  const nodeOnly = await nodeOnlyImports(join(modules, 'resilient-auth', 'dist', 'hono.js'));
+  if (nodeOnly.length > 0)
+    throw new Error(`resilient-auth/hono imports Node-only modules: ${nodeOnly.join(', ')}`);
+  console.log('  resilient-auth/hono: no Node-only module in its import graph');
   npm(['install', 'pg@^8.11.0'], project);
   node(project, 'with-pg', `import('resilient-auth').then((lib) => {${login}})`);
 } finally {
   await rm(project, { recursive: true, force: true });
+}
+
+/** The Node-only modules an ES module reaches through its relative imports. */
+async function nodeOnlyImports(entry) {
+  const NODE_ONLY =
+    /^(node:|pg$|piscina$|bcryptjs$|rate-limiter-flexible$|@node-rs\/|worker_threads$|fs$|crypto$|os$|path$)/;
+  const seen = new Set();
+  const found = new Set();
+  const visit = async (file) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const source = await readFile(file, 'utf8');
+    const specifiers = source.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]/g);
+    for (const [, specifier] of specifiers) {
+      if (specifier.startsWith('.')) await visit(join(dirname(file), specifier));
+      else if (NODE_ONLY.test(specifier)) found.add(specifier);
+    }
+  };
+  await visit(entry);
+  return [...found];
 }
