@@ -1,11 +1,16 @@
-// npm run mutation: mutation testing of the orchestrator, the providers and
-// the errors (not in CI: it takes long). Scores go in the README.
+// npm run mutation: mutation testing of the orchestrator, the providers, the
+// errors and the HTTP layer (not in CI: it takes long). Scores go in the README.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
   plugins: ['@stryker-mutator/vitest-runner'],
   vitest: { configFile: 'vitest.mutation.config.ts' },
-  mutate: ['src/orchestrator/**/*.ts', 'src/providers/**/*.ts', 'src/errors/**/*.ts'],
+  mutate: [
+    'src/orchestrator/**/*.ts',
+    'src/providers/**/*.ts',
+    'src/errors/**/*.ts',
+    'src/http/**/*.ts',
+  ],
   coverageAnalysis: 'perTest',
   concurrency: 2,
   timeoutMS: 10_000,

@@ -1,13 +1,19 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import {
+  type AuthHttpError,
   type AuthProvider,
   type AuthResult,
   type AuthUnavailableError,
   type AuthUser,
+  authenticateBody,
   createResilientAuth,
   type Failure,
   type FailureSummary,
+  type HealthHttpResponse,
+  healthResponse,
   isAuthUnavailableError,
+  type LoginErrorStatus,
+  type LoginOutcome,
   memoryProvider,
   type PgProvider,
   type ProviderFailure,
@@ -107,5 +113,21 @@ describe('public types of the failure model and the SQL providers', () => {
     sqlProvider<AppUser>({ executor, table: 'users' });
     // @ts-expect-error the same for pgProvider
     pgProvider<AppUser>({ connectionString: 'postgres://localhost/app', table: 'users' });
+  });
+
+  it('types the HTTP layer from the app user type (an interface works)', () => {
+    const auth = createResilientAuth({ providers: [memoryProvider<AppUser>({ accounts: [] })] });
+    const outcome = authenticateBody(auth, {});
+    expectTypeOf(outcome).resolves.toEqualTypeOf<LoginOutcome<AppUser>>();
+    expectTypeOf(healthResponse(auth)).resolves.toEqualTypeOf<HealthHttpResponse>();
+    expectTypeOf<AuthHttpError['status']>().toEqualTypeOf<LoginErrorStatus>();
+    expectTypeOf<AuthHttpError['body']['error']>().toEqualTypeOf<
+      | 'invalid_credentials'
+      | 'account_disabled'
+      | 'account_locked'
+      | 'rate_limited'
+      | 'invalid_input'
+      | 'unavailable'
+    >();
   });
 });
