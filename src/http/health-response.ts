@@ -18,7 +18,8 @@ export interface HealthResponseOptions {
   readonly probe?: HealthProbe;
   /**
    * Run every provider's active probe (`auth.check()`) on each readiness
-   * call, instead of only when `health()` says none can serve. Default: false.
+   * call, instead of only when `health()` says none can serve. Calls that
+   * arrive while a probe runs share it. Default: false.
    */
   readonly activeCheck?: boolean;
 }
@@ -92,9 +93,7 @@ export async function healthResponse(
   // No provider can serve by the snapshot: ask them, so that a recovered
   // store brings the instance back without waiting for a login to prove it.
   const report =
-    options.activeCheck === true || snapshot.status === 'unhealthy'
-      ? await auth.check()
-      : undefined;
+    options.activeCheck === true || snapshot.status === 'unhealthy' ? await probe(auth) : undefined;
   const health = report?.health ?? snapshot;
   const providers = health.providers.map((provider) =>
     providerEntry(
@@ -123,6 +122,19 @@ export async function healthResponse(
   return respond({ status, description: DESCRIPTION, checks });
 }
 
+// One probe in flight per instance: however many requests reach the health
+// endpoint at once, a failing database gets one round of probes at a time.
+const inFlight = new WeakMap<HealthSource, Promise<CheckReport>>();
+
+function probe(auth: HealthSource): Promise<CheckReport> {
+  let report = inFlight.get(auth);
+  if (!report) {
+    report = auth.check().finally(() => inFlight.delete(auth));
+    inFlight.set(auth, report);
+  }
+  return report;
+}
+
 function respond(body: HealthBody): HealthHttpResponse {
   return { status: body.status === 'fail' ? 503 : 200, headers: HEADERS, body };
 }
@@ -143,33 +155,53 @@ function overall(
   return providers.every((entry) => entry.status === 'pass') ? 'pass' : 'warn';
 }
 
+/**
+ * One provider's entry. A failed probe fails; an isolated provider fails; an
+ * open breaker fails while its half-open wait runs and warns once the next
+ * call would be its trial (or its probe passed): without that, an instance
+ * whose providers have no probe would stay out of service for good, since no
+ * login reaches it to run the trial. A closed provider whose last call failed
+ * warns.
+ */
 function providerEntry(
   provider: ProviderHealth,
   probe: CheckReport['providers'][number] | undefined,
 ): HealthCheckEntry {
+  const probed = probe?.probed === true;
   const failedLast =
     provider.lastFailure !== undefined &&
     (provider.lastSuccessAt === undefined || provider.lastFailure.at > provider.lastSuccessAt);
-  const blocked = provider.state === 'open' || provider.state === 'isolated';
-  let status: HealthCheckStatus;
-  if (probe?.probed)
-    status = !probe.ok || provider.state === 'isolated' ? 'fail' : blocked ? 'warn' : 'pass';
-  else status = blocked ? 'fail' : failedLast ? 'warn' : 'pass';
-  const observed = probe?.probed ? probe.durationMs : provider.lastLatencyMs;
+  let status: HealthCheckStatus = 'pass';
+  let output: string | undefined;
+  if (probed && probe?.ok === false) {
+    status = 'fail';
+    output = kindAndCode(probe.error);
+  } else if (provider.state === 'isolated') {
+    status = 'fail';
+    output = 'circuit isolated';
+  } else if (provider.state === 'open') {
+    status = probed || provider.retryInMs === undefined ? 'warn' : 'fail';
+    const after = kindAndCode(provider.lastFailure);
+    output = `circuit open${after ? ` after ${after}` : ''}`;
+  } else if (!probed && failedLast) {
+    status = 'warn';
+    output = kindAndCode(provider.lastFailure);
+  }
+  const observed = probed ? probe?.durationMs : provider.lastLatencyMs;
   const last = failedLast ? provider.lastFailure?.at : provider.lastSuccessAt;
-  const failure = probe?.error ?? (status === 'pass' ? undefined : provider.lastFailure);
   return {
     componentId: provider.name,
     componentType: 'datastore',
     status,
     ...(observed !== undefined && { observedValue: round(observed), observedUnit: 'ms' as const }),
     ...(last && { time: last.toISOString() }),
-    ...(status !== 'pass' && {
-      output: failure
-        ? [failure.kind, failure.code].filter(Boolean).join(' ')
-        : `circuit ${provider.state}`,
-    }),
+    ...(output && { output }),
   };
+}
+
+// A failure as health shows it: kind and code only, never a message (which may name hosts).
+function kindAndCode(failure: { kind: string; code?: string } | undefined): string | undefined {
+  return failure && [failure.kind, failure.code].filter(Boolean).join(' ');
 }
 
 function throttleEntry(throttle: { store: ThrottleStoreName; storeOk: boolean }): HealthCheckEntry {

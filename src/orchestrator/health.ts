@@ -22,6 +22,13 @@ export interface ProviderHealth {
   readonly lastSuccessAt?: Date;
   /** How long its last lookup that answered took, in milliseconds (retries included). */
   readonly lastLatencyMs?: number;
+  /**
+   * While it may not be called now: the milliseconds until it may (the rest
+   * of an open breaker's half-open wait; `Infinity` while isolated). Absent
+   * when it may be called: its breaker is closed, or open with the wait over
+   * (the next call is its trial).
+   */
+  readonly retryInMs?: number;
 }
 
 /** What `auth.health()` returns: a synchronous snapshot, no I/O. */
@@ -66,11 +73,13 @@ export function providerHealth(slot: ProviderSlot<unknown>): ProviderHealth {
   const last = slot.lastFailure;
   const successAtMs = slot.lastSuccessAtMs;
   const latencyMs = slot.lastLatencyMs;
+  const retryInMs = slot.retryInMs();
   return {
     name: slot.name,
     state: slot.state,
     ...(last && { lastFailure: { ...describeFailure(last.failure), at: new Date(last.atMs) } }),
     ...(successAtMs !== undefined && { lastSuccessAt: new Date(successAtMs) }),
     ...(latencyMs !== undefined && { lastLatencyMs: latencyMs }),
+    ...(retryInMs > 0 && { retryInMs }),
   };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   type AuthUnavailableError,
+  authenticateBody,
   type HealthSource,
   healthResponse,
   MIN_RETRY_AFTER_MS,
@@ -88,6 +89,74 @@ describe('healthResponse: readiness', () => {
     );
   });
 
+  it('providers without a probe and every breaker open: fail while the half-open wait runs, then warn (200), so the instance gets the login that runs the trial', async () => {
+    const { auth, primary, fallback, clock } = twoProviders({
+      policy: {
+        retry: { maxAttempts: 1 },
+        breaker: { consecutiveFailures: 1 },
+        halfOpenAfterMs: 10_000,
+      },
+    });
+    // No check(): readiness can only go by the breakers.
+    for (const provider of [primary, fallback]) Object.assign(provider, { check: undefined });
+    primary.fail();
+    fallback.fail();
+    await expect(auth.authenticate(login)).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE' });
+    const waiting = await healthResponse(auth);
+    expect(waiting.status).toBe(503);
+    expect(waiting.body.checks?.['primary:responseTime']?.[0]).toMatchObject({
+      status: 'fail',
+      output: 'circuit open after connection ECONNREFUSED',
+    });
+    primary.recover();
+    fallback.recover();
+    clock.advance(10_000);
+    const trial = await healthResponse(auth);
+    expect(trial.status).toBe(200);
+    expect(trial.body.status).toBe('warn');
+    await expect(auth.authenticate(login)).resolves.toMatchObject({
+      ok: true,
+      provider: 'primary',
+    });
+    expect((await healthResponse(auth)).body.status).toBe('pass');
+  });
+
+  it('a breaker still open whose probe passes: warn, with the circuit state as output', async () => {
+    const { auth, primary } = twoProviders({
+      policy: { retry: { maxAttempts: 1 }, breaker: { consecutiveFailures: 1 } },
+    });
+    primary.fail(pgError('57P01'));
+    await auth.authenticate(login);
+    primary.recover();
+    const response = await healthResponse(auth, { activeCheck: true });
+    expect(response.status).toBe(200);
+    expect(response.body.status).toBe('warn');
+    expect(response.body.checks?.['primary:responseTime']?.[0]).toMatchObject({
+      status: 'warn',
+      output: 'circuit open after connection 57P01',
+    });
+  });
+
+  it('requests that arrive while a probe runs share it: one round of probes at a time', async () => {
+    const { auth, primary } = twoProviders();
+    primary.delay(20);
+    let checks = 0;
+    const counted = {
+      health: () => auth.health(),
+      check: () => {
+        checks += 1;
+        return auth.check();
+      },
+    };
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => healthResponse(counted, { activeCheck: true })),
+    );
+    expect(checks).toBe(1);
+    expect(answers.every((a) => a.body.status === 'pass')).toBe(true);
+    await healthResponse(counted, { activeCheck: true });
+    expect(checks).toBe(2);
+  });
+
   it('activeCheck probes on every call: a primary whose probe fails warns although no login saw it', async () => {
     const { auth, primary } = twoProviders();
     primary.fail(pgError('57P01'));
@@ -169,6 +238,28 @@ describe('AuthUnavailableError.retryAfterMs', () => {
     const error = await unavailable(auth);
     expect(error.failures.map((f) => f.skipped)).toEqual(['circuit_open', 'circuit_open']);
     expect(error.retryAfterMs).toBe(5_000);
+  });
+
+  it('reaches the client as Retry-After in whole seconds, rounded up', async () => {
+    const { auth, primary, fallback, clock } = twoProviders({
+      policy: {
+        retry: { maxAttempts: 1 },
+        breaker: { consecutiveFailures: 1 },
+        halfOpenAfterMs: 10_000,
+      },
+    });
+    primary.fail();
+    fallback.fail();
+    await unavailable(auth);
+    clock.advance(4_500);
+    const outcome = await authenticateBody(auth, {
+      identifier: login.identifier,
+      password: PASSWORD,
+    });
+    expect(outcome).toMatchObject({
+      ok: false,
+      error: { status: 503, headers: { 'retry-after': '6' }, retryAfterMs: 5_500 },
+    });
   });
 
   it('is a minute when every provider is isolated: only an operator can end that', async () => {
