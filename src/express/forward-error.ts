@@ -1,10 +1,7 @@
 import type { NextFunction } from 'express';
+import { toError } from '../http/to-error.js';
 
-/**
- * `next(error)` for a thrown value or a rejection. A falsy one (`throw
- * undefined`) would read as "carry on" to Express and run the route's success
- * handler, so it becomes an `Error`, as Express 5 does for a rejected promise.
- */
+/** `next(error)` for a thrown value or a rejection, a falsy one as an `Error` (see {@link toError}). */
 export function forwardError(next: NextFunction, error: unknown): void {
-  next(error || new Error('Rejected with a falsy value', { cause: error }));
+  next(toError(error));
 }

@@ -6,6 +6,7 @@ import {
   type LoginFields,
   refusalError,
 } from '../http/login-response.js';
+import { toError } from '../http/to-error.js';
 import type { AuthSuccess } from '../orchestrator/result.js';
 import type { AuthUser } from '../providers/provider.js';
 import { recordLoginFailure } from './login-failure.js';
@@ -137,7 +138,7 @@ export class ResilientAuthStrategy<
   authenticate(req: R, _options?: unknown): void {
     // A throw from the app's `context` or an error the library does not
     // map (a bug) goes to `error`: the framework answers 500.
-    this.login(req).catch((error: unknown) => this.error(error));
+    this.login(req).catch((error: unknown) => this.error(toError(error)));
   }
 
   private async login(req: R): Promise<void> {
@@ -154,7 +155,7 @@ export class ResilientAuthStrategy<
       if (this.verify.withRequest) this.verify.fn(req, result.user, result, done);
       else this.verify.fn(result.user, result, done);
     } catch (error) {
-      this.error(error);
+      this.error(toError(error));
     }
   }
 

@@ -401,6 +401,40 @@ describe('verify', () => {
     });
   });
 
+  it('a context or verify that throws a falsy value ends in error() with an Error: never the success handler', async () => {
+    // The context runs before the password is checked (a wrong one here); verify after (a right one).
+    const failing = [
+      {
+        strategy: new ResilientAuthStrategy(fx.auth, {
+          usernameField: 'email',
+          context: () => {
+            throw undefined;
+          },
+        }),
+        body: { ...ADA, password: 'wrong' },
+      },
+      {
+        strategy: new ResilientAuthStrategy(fx.auth, { usernameField: 'email' }, () => {
+          throw null;
+        }),
+        body: ADA,
+      },
+    ];
+    for (const { strategy, body } of failing) {
+      const seen: unknown[] = [];
+      const app = appWith(strategy, (app, passport) => {
+        loginRoute()(app, passport);
+        app.use(((err, _req, res, _next) => {
+          seen.push(err);
+          res.status(500).json({ error: 'internal' });
+        }) satisfies ErrorRequestHandler);
+      });
+      const res = await post(app, '203.0.113.14', body);
+      expect(res.status).toBe(500);
+      expect(seen).toEqual([expect.objectContaining({ message: 'Rejected with a falsy value' })]);
+    }
+  });
+
   it('done(error) and a throwing verify end in error(), not fail()', async () => {
     const failing = [
       new ResilientAuthStrategy(fx.auth, { usernameField: 'email' }, (_u, _r, done) =>
