@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { parseHealthOptions } from '../http/adapter-options.js';
+import { assertHealthSource, parseHealthOptions } from '../http/adapter-options.js';
 import {
   type HealthResponseOptions,
   type HealthSource,
@@ -27,6 +27,7 @@ export function healthHandler(
   auth: HealthSource,
   options?: HealthResponseOptions,
 ): HealthMiddleware {
+  assertHealthSource('healthHandler', auth);
   const parsed = parseHealthOptions('healthHandler', options);
   return (_req, res, next) => {
     healthResponse(auth, parsed).then(

@@ -1,7 +1,12 @@
 import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
 import type { RequestContext } from '../hooks/events.js';
-import { functionOption, loginFieldsShape, parseLoginOptions } from '../http/adapter-options.js';
+import {
+  assertAuthenticator,
+  functionOption,
+  loginFieldsShape,
+  parseLoginOptions,
+} from '../http/adapter-options.js';
 import { type Authenticator, authenticateBody, requestContext } from '../http/login-response.js';
 import type { AuthSuccess } from '../orchestrator/result.js';
 import type { AuthUser } from '../providers/provider.js';
@@ -83,6 +88,7 @@ export function login<U>(
   auth: Authenticator<U>,
   options?: ExpressLoginOptions<U>,
 ): LoginMiddleware<U> {
+  assertAuthenticator('login', auth);
   const parsed = parseLoginOptions('login', schema, options);
   const { fields } = parsed;
   const contextOf = options?.context ?? defaultContext;

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { parseHealthOptions } from '../http/adapter-options.js';
+import { assertHealthSource, parseHealthOptions } from '../http/adapter-options.js';
 import {
   type HealthResponseOptions,
   type HealthSource,
@@ -28,6 +28,7 @@ export function healthHandler(
   auth: HealthSource,
   options?: HealthHandlerOptions,
 ): HealthRouteHandler {
+  assertHealthSource('healthHandler', auth);
   const parsed = parseHealthOptions('healthHandler', options);
   return async function health(_request, reply) {
     const { status, headers, body } = await healthResponse(auth, parsed);

@@ -1,7 +1,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { RequestContext } from '../hooks/events.js';
-import { functionOption, loginFieldsShape, parseLoginOptions } from '../http/adapter-options.js';
+import {
+  assertAuthenticator,
+  functionOption,
+  loginFieldsShape,
+  parseLoginOptions,
+} from '../http/adapter-options.js';
 import {
   type Authenticator,
   type AuthHttpError,
@@ -81,6 +86,7 @@ export function loginHandler<U>(
     onSuccess: functionOption<LoginSuccessHandler<U>>().optional(),
     context: functionOption<(request: FastifyRequest) => RequestContext>().optional(),
   });
+  assertAuthenticator('loginHandler', auth);
   const {
     fields,
     onSuccess,

@@ -1,6 +1,5 @@
 import type { Context } from 'hono';
-import { ConfigError } from '../errors/errors.js';
-import { parseHealthOptions } from '../http/adapter-options.js';
+import { assertHealthSource, parseHealthOptions } from '../http/adapter-options.js';
 import {
   type HealthResponseOptions,
   type HealthSource,
@@ -24,13 +23,7 @@ export function healthHandler(
   auth: HealthSource,
   options?: HealthResponseOptions,
 ): (c: Context) => Promise<Response> {
-  const source = auth as Partial<HealthSource> | undefined;
-  if (typeof source?.health !== 'function' || typeof source.check !== 'function') {
-    throw new ConfigError(
-      'healthHandler.auth',
-      'expected a ResilientAuth (an object with health() and check())',
-    );
-  }
+  assertHealthSource('healthHandler', auth);
   const parsed = parseHealthOptions('healthHandler', options);
   return async (c) => {
     const { status, headers, body } = await healthResponse(auth, parsed);

@@ -3,7 +3,13 @@ import { createMiddleware } from 'hono/factory';
 import { z } from 'zod';
 import { ConfigError } from '../errors/errors.js';
 import type { RequestContext } from '../hooks/events.js';
-import { functionOption, loginFieldsShape, parseLoginOptions } from '../http/adapter-options.js';
+import {
+  assertAuthenticator,
+  functionOption,
+  loginFieldsShape,
+  parseLoginOptions,
+  trustProxySchema,
+} from '../http/adapter-options.js';
 import { forwardedClientIp, type TrustProxy } from '../http/forwarded-for.js';
 import { type Authenticator, authenticateBody, requestContext } from '../http/login-response.js';
 import type { AuthSuccess } from '../orchestrator/result.js';
@@ -48,7 +54,7 @@ export interface HonoLoginOptions {
   /**
    * The request context given to `authenticate()`, replacing the default
    * (`ip` as above, the `User-Agent` and `X-Request-Id` headers). Cannot be
-   * combined with `ip` or `trustProxy: true`. Default: none.
+   * combined with `ip` or `trustProxy`. Default: none.
    */
   readonly context?: (c: Context) => RequestContext;
 }
@@ -56,7 +62,7 @@ export interface HonoLoginOptions {
 const loginSchema = z.strictObject({
   ...loginFieldsShape,
   ip: functionOption<(c: Context) => string | undefined>().optional(),
-  trustProxy: z.union([z.boolean(), z.number().int().min(1).max(32)]).optional(),
+  trustProxy: trustProxySchema.optional(),
   context: functionOption<(c: Context) => RequestContext>().optional(),
 });
 
@@ -80,9 +86,7 @@ export function login<U = AuthUser>(
   auth: Authenticator<U>,
   options?: HonoLoginOptions,
 ): MiddlewareHandler<LoginEnv<U>> {
-  if (typeof (auth as Partial<Authenticator<U>> | undefined)?.authenticate !== 'function') {
-    throw new ConfigError('login.auth', 'expected a ResilientAuth (an object with authenticate())');
-  }
+  assertAuthenticator('login', auth);
   const parsed = parseLoginOptions('login', loginSchema, options);
   if (parsed.context && (parsed.ip || parsed.trustProxy)) {
     const option = parsed.ip ? 'ip' : 'trustProxy';

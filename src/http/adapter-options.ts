@@ -52,3 +52,30 @@ const healthSchema = z.strictObject({
 export function parseHealthOptions(factory: string, options: unknown): HealthResponseOptions {
   return parseFactoryOptions(factory, healthSchema, options ?? {});
 }
+
+/**
+ * Checks at construction that `auth` can log in (has `authenticate()`), so a
+ * wrong argument fails at startup, not as a 500 on every request.
+ */
+export function assertAuthenticator(factory: string, auth: unknown): void {
+  if (typeof (auth as { authenticate?: unknown } | null | undefined)?.authenticate !== 'function') {
+    throw new ConfigError(
+      `${factory}.auth`,
+      'expected a ResilientAuth (an object with authenticate())',
+    );
+  }
+}
+
+/** Checks at construction that `auth` can report health (has `health()` and `check()`). */
+export function assertHealthSource(factory: string, auth: unknown): void {
+  const source = auth as { health?: unknown; check?: unknown } | null | undefined;
+  if (typeof source?.health !== 'function' || typeof source.check !== 'function') {
+    throw new ConfigError(
+      `${factory}.auth`,
+      'expected a ResilientAuth (an object with health() and check())',
+    );
+  }
+}
+
+/** The `trustProxy` option of the adapters that read `X-Forwarded-For` (see `TrustProxy`). */
+export const trustProxySchema = z.union([z.boolean(), z.number().int().min(1).max(32)]);

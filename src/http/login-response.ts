@@ -207,7 +207,8 @@ export async function authenticateBody<U>(
   const credentials = {
     identifier: ownField(form, fields.identifierField),
     password: ownField(form, fields.passwordField),
-    ...(context && { context }),
+    // The app's own context is cut like the default one: a long header must not refuse a login.
+    ...(context && { context: requestContext(context) }),
   };
   try {
     // Non-strings are passed on as they are: the library's input check refuses them, naming the field.

@@ -2,7 +2,13 @@ import type { User } from '@auth/core/types';
 import { z } from 'zod';
 import { ConfigError, MIN_RETRY_AFTER_MS } from '../errors/errors.js';
 import type { RequestContext } from '../hooks/events.js';
-import { functionOption, loginFieldsShape, parseLoginOptions } from '../http/adapter-options.js';
+import {
+  assertAuthenticator,
+  functionOption,
+  loginFieldsShape,
+  parseLoginOptions,
+  trustProxySchema,
+} from '../http/adapter-options.js';
 import type { TrustProxy } from '../http/forwarded-for.js';
 import {
   type Authenticator,
@@ -59,7 +65,7 @@ const FACTORY = 'authorize';
 
 const schema = z.strictObject({
   ...loginFieldsShape,
-  trustProxy: z.union([z.boolean(), z.number().int().min(1).max(32)]).optional(),
+  trustProxy: trustProxySchema.optional(),
   context: functionOption<(request: Request) => RequestContext>().optional(),
   toUser: functionOption<(user: never, result: never) => AuthjsUser | null>().optional(),
 });
@@ -87,12 +93,7 @@ export function authorize<U>(
   auth: Authenticator<U>,
   options: AuthorizeOptions<U> = {},
 ): CredentialsAuthorize {
-  if (typeof (auth as Partial<Authenticator<U>> | null | undefined)?.authenticate !== 'function') {
-    throw new ConfigError(
-      `${FACTORY}.auth`,
-      'expected a ResilientAuth (an object with authenticate())',
-    );
-  }
+  assertAuthenticator(FACTORY, auth);
   const parsed = parseLoginOptions(FACTORY, schema, options);
   if (parsed.context && parsed.trustProxy !== undefined) {
     throw new ConfigError(`${FACTORY}.trustProxy`, 'has no effect with context: read the IP there');

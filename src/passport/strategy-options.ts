@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors/errors.js';
 import type { RequestContext } from '../hooks/events.js';
-import { functionOption, loginFieldsShape, parseLoginOptions } from '../http/adapter-options.js';
+import {
+  assertAuthenticator,
+  functionOption,
+  loginFieldsShape,
+  parseLoginOptions,
+} from '../http/adapter-options.js';
 import type { LoginFields } from '../http/login-response.js';
 import type { AuthSuccess } from '../orchestrator/result.js';
 import type { StrategyRequest } from './strategy-request.js';
@@ -103,12 +108,7 @@ export function parseStrategyOptions<R extends StrategyRequest>(
 
 /** Checks the constructor's other arguments, as the options are checked. */
 export function checkStrategyArguments(auth: unknown, verify: unknown): void {
-  if (typeof (auth as { authenticate?: unknown } | null)?.authenticate !== 'function') {
-    throw new ConfigError(
-      `${FACTORY}.auth`,
-      'expected a ResilientAuth (an object with authenticate())',
-    );
-  }
+  assertAuthenticator(FACTORY, auth);
   if (verify !== undefined && typeof verify !== 'function') {
     throw new ConfigError(`${FACTORY}.verify`, 'expected a function');
   }

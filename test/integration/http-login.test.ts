@@ -41,6 +41,18 @@ describe('authenticateBody: the mapping table', () => {
     }
   });
 
+  it("the app's own context is cut like the default: a 3 KB header never refuses a login", async () => {
+    const outcome = await authenticateBody(
+      fx.auth,
+      { email: 'ada@example.com', password: PASSWORD },
+      FIELDS,
+      {
+        userAgent: 'u'.repeat(3000),
+      },
+    );
+    expect(outcome.ok).toBe(true);
+  });
+
   it('inherited properties are not credentials', async () => {
     const body = Object.create({ email: 'ada@example.com', password: PASSWORD });
     const outcome = await authenticateBody(fx.auth, body, FIELDS);
