@@ -3,7 +3,7 @@
 // peer pg, that the memory provider works without pg (ESM and CommonJS), that
 // pgProvider says clearly what is missing, and that it works once pg is added;
 // that the adapters needing no runtime peer load without one, and that the
-// Hono adapter's module graph holds nothing Node-only (it must run on edge runtimes).
+// Hono adapter's module graph holds nothing Node-only (the adapter itself must not tie Hono to Node).
 // Run after `npm run build`; part of `npm run check:package`.
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';

@@ -41,6 +41,8 @@ export function createApp({ auth, sessionSecret, secureCookies = false }) {
     }),
   );
 
+  // In production, add a CSRF token to this form (csrf-csrf, say): login CSRF signs a
+  // victim into the attacker's account.
   app.get('/login', (_req, res) => res.type('html').send(loginForm()));
 
   app.post(
@@ -88,6 +90,8 @@ ${req.session.mustChangePassword ? '<p class="notice">Please change your passwor
     req.session.destroy((error) => (error ? next(error) : res.redirect(303, '/login')));
   });
 
+  // Serve these on an internal port or path in production: they name the providers
+  // and their failure codes, for operators, not clients.
   // Readiness: 200 pass / 200 warn (a fallback serves) / 503 fail (nothing can decide).
   app.get('/health/ready', healthHandler(auth));
   // Liveness: the process answers; never touches a database.

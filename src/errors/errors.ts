@@ -138,7 +138,7 @@ export class AuthUnavailableError extends ResilientAuthError {
   readonly failures: readonly Failure[];
   /**
    * When a new attempt may succeed, for a `Retry-After` header: the time
-   * until the first provider's breaker lets a trial call through (at least
+   * until the soonest any provider's breaker lets a trial call through (at least
    * {@link MIN_RETRY_AFTER_MS}), or {@link MIN_RETRY_AFTER_MS} when the password
    * check was shed or failed. The HTTP adapters send it rounded up to seconds.
    */
