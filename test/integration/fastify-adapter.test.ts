@@ -223,6 +223,9 @@ describe('health routes', () => {
       expect(live.statusCode).toBe(200);
       expect(live.headers['content-type']).toBe('application/health+json; charset=utf-8');
       expect(live.json()).toEqual({ status: 'pass', description: 'resilient-auth login' });
+      const ready = await app.inject({ method: 'GET', url: '/health/ready' });
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json()).toMatchObject({ status: 'fail' });
     } finally {
       await fx.allUp();
     }

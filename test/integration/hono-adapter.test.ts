@@ -501,6 +501,9 @@ describe('login(): the throttle and outages', () => {
       const live = await app.request('/health/live');
       expect(live.status).toBe(200);
       expect(await live.json()).toMatchObject({ status: 'pass' });
+      const ready = await app.request('/health/ready');
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ status: 'fail' });
     } finally {
       await fx.allUp();
     }

@@ -10,12 +10,12 @@ import {
   ResilientAuthError,
 } from '../../src/errors/errors.js';
 import type { AttemptEvent } from '../../src/hooks/events.js';
-import { healthResponse } from '../../src/http/health-response.js';
 import type { Authenticator } from '../../src/http/login-response.js';
 import {
   type AuthjsUser,
   type AuthorizeOptions,
   authorize,
+  healthHandler,
   isResilientAuthSignin,
   isServiceUnavailableSignin,
   ResilientAuthSignin,
@@ -386,16 +386,15 @@ describe('the request context', () => {
   });
 });
 
-/** The README's `app/api/health/route.ts`, word for word: Next.js calls `GET(request)`. */
-async function GET(request: Request) {
-  const probe =
-    new URL(request.url).searchParams.get('probe') === 'liveness' ? 'liveness' : 'readiness';
-  const { status, headers, body } = await healthResponse(fx.auth, { probe });
-  return new Response(JSON.stringify(body), { status, headers });
-}
-
+/** The README's `app/api/health/ready/route.ts` and `live/route.ts`: Next.js calls `GET(request)`. */
+// Built at load time, as a route module is; the fixture's auth exists only once the suite starts.
+const lazyAuth = { health: () => fx.auth.health(), check: () => fx.auth.check() };
+const routes = {
+  readiness: healthHandler(lazyAuth),
+  liveness: healthHandler(lazyAuth, { probe: 'liveness' }),
+};
 const healthRoute = (probe: 'readiness' | 'liveness') =>
-  GET(new Request(`${ORIGIN}/api/health${probe === 'liveness' ? '?probe=liveness' : ''}`));
+  routes[probe](new Request(`${ORIGIN}/api/health/${probe === 'liveness' ? 'live' : 'ready'}`));
 
 describe('outages', () => {
   it("the primary's table renamed: signed in through the fallback; readiness says warn with 200", async () => {

@@ -18,6 +18,7 @@ const factories: [string, () => unknown][] = [
   ['healthHandler.auth', () => hono.healthHandler(notAnAuth as never)],
   ['ResilientAuthStrategy.auth', () => new passport.ResilientAuthStrategy(notAnAuth as never)],
   ['authorize.auth', () => nextAuth.authorize(notAnAuth as never)],
+  ['healthHandler.auth', () => nextAuth.healthHandler(notAnAuth as never)],
 ];
 
 describe('adapters refuse something that is not a ResilientAuth at construction', () => {
