@@ -90,10 +90,14 @@ export async function healthResponse(
 ): Promise<HealthHttpResponse> {
   if (options.probe === 'liveness') return respond({ status: 'pass', description: DESCRIPTION });
   const snapshot = auth.health();
-  // No provider can serve by the snapshot: ask them, so that a recovered
-  // store brings the instance back without waiting for a login to prove it.
+  // Probe when the snapshot cannot say that some provider serves: none can
+  // (a recovered store must bring the instance back without waiting for a
+  // login), or none has answered since it last failed, or none was ever
+  // asked (a new instance with a wrong connection string must not be ready).
   const report =
-    options.activeCheck === true || snapshot.status === 'unhealthy' ? await probe(auth) : undefined;
+    options.activeCheck === true || snapshot.status === 'unhealthy' || !someAnswered(snapshot)
+      ? await probe(auth)
+      : undefined;
   const health = report?.health ?? snapshot;
   const providers = health.providers.map((provider) =>
     providerEntry(
@@ -140,19 +144,27 @@ function respond(body: HealthBody): HealthHttpResponse {
 }
 
 /**
- * From the snapshot: `healthy` passes, `degraded` warns. When probed, the
- * probes and breakers decide: every provider able to serve passes, some warns,
- * none fails.
+ * `fail` when probed and no provider can serve. `pass` while the primary
+ * (the first provider) passes and, unprobed, the snapshot says `healthy`
+ * (in federated mode that needs every provider). `warn` otherwise: a
+ * fallback serves, or the primary's last call failed.
  */
 function overall(
   health: HealthSnapshot,
   providers: readonly HealthCheckEntry[],
   probed: boolean,
 ): HealthCheckStatus {
-  if (!probed)
-    return health.status === 'healthy' ? 'pass' : health.status === 'degraded' ? 'warn' : 'fail';
-  if (providers.every((entry) => entry.status === 'fail')) return 'fail';
-  return providers.every((entry) => entry.status === 'pass') ? 'pass' : 'warn';
+  if (probed && providers.every((entry) => entry.status === 'fail')) return 'fail';
+  const primaryPasses = providers[0]?.status === 'pass';
+  return primaryPasses && (probed || health.status === 'healthy') ? 'pass' : 'warn';
+}
+
+/** True when some provider's latest observation (lookup or probe) is a success. */
+function someAnswered(health: HealthSnapshot): boolean {
+  return health.providers.some(
+    ({ lastSuccessAt, lastFailure }) =>
+      lastSuccessAt !== undefined && (lastFailure === undefined || lastSuccessAt >= lastFailure.at),
+  );
 }
 
 /**

@@ -159,6 +159,7 @@ describe('healthResponse: readiness', () => {
 
   it('activeCheck probes on every call: a primary whose probe fails warns although no login saw it', async () => {
     const { auth, primary } = twoProviders();
+    await auth.authenticate(login);
     primary.fail(pgError('57P01'));
     expect((await healthResponse(auth)).body.status).toBe('pass');
     const probed = await healthResponse(auth, { activeCheck: true });
@@ -174,7 +175,7 @@ describe('healthResponse: readiness', () => {
     const source: HealthSource = {
       health: () => ({
         status: 'healthy',
-        providers: [{ name: 'primary', state: 'closed' }],
+        providers: [{ name: 'primary', state: 'closed', lastSuccessAt: new Date() }],
         throttle: { store: 'postgres', storeOk: false },
         hookSets: [
           { name: 'audit', ok: false, message: 'connect ECONNREFUSED 10.0.0.7:5432', counts: {} },
@@ -190,6 +191,32 @@ describe('healthResponse: readiness', () => {
       'audit:status': [{ componentType: 'component', status: 'warn', output: 'failing' }],
     });
     expect(JSON.stringify(response.body)).not.toContain('10.0.0.7');
+  });
+});
+
+describe('healthResponse: a new instance', () => {
+  it('probes before it says ready: with every database unreachable it is not ready, call after call', async () => {
+    const { auth, primary, fallback } = twoProviders();
+    primary.fail();
+    fallback.fail();
+    for (let call = 0; call < 2; call++) {
+      const response = await healthResponse(auth);
+      expect(response.status).toBe(503);
+      expect(response.body.checks?.['primary:responseTime']?.[0]).toMatchObject({
+        status: 'fail',
+        output: 'connection ECONNREFUSED',
+      });
+    }
+    primary.recover();
+    expect((await healthResponse(auth)).body.status).toBe('pass');
+  });
+
+  it('with only its fallback reachable it is ready with warn', async () => {
+    const { auth, primary } = twoProviders();
+    primary.fail();
+    const response = await healthResponse(auth);
+    expect(response.status).toBe(200);
+    expect(response.body.status).toBe('warn');
   });
 });
 
