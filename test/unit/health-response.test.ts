@@ -211,6 +211,15 @@ describe('healthResponse: a new instance', () => {
     expect((await healthResponse(auth)).body.status).toBe('pass');
   });
 
+  it('once a probe found every provider down, the next calls probe again instead of trusting an older success', async () => {
+    const { auth, primary, fallback } = twoProviders();
+    await auth.authenticate(login);
+    primary.fail();
+    fallback.fail();
+    expect((await healthResponse(auth, { activeCheck: true })).status).toBe(503);
+    expect((await healthResponse(auth)).status).toBe(503);
+  });
+
   it('with only its fallback reachable it is ready with warn', async () => {
     const { auth, primary } = twoProviders();
     primary.fail();
