@@ -159,11 +159,15 @@ function overall(
   return primaryPasses && (probed || health.status === 'healthy') ? 'pass' : 'warn';
 }
 
-/** True when some provider's latest observation (lookup or probe) is a success. */
+/**
+ * True when some provider's latest observation (lookup or probe) is a success.
+ * A success and a failure in the same millisecond count as a failure: when in
+ * doubt, probe.
+ */
 function someAnswered(health: HealthSnapshot): boolean {
   return health.providers.some(
     ({ lastSuccessAt, lastFailure }) =>
-      lastSuccessAt !== undefined && (lastFailure === undefined || lastSuccessAt >= lastFailure.at),
+      lastSuccessAt !== undefined && (lastFailure === undefined || lastSuccessAt > lastFailure.at),
   );
 }
 
@@ -182,7 +186,7 @@ function providerEntry(
   const probed = probe?.probed === true;
   const failedLast =
     provider.lastFailure !== undefined &&
-    (provider.lastSuccessAt === undefined || provider.lastFailure.at > provider.lastSuccessAt);
+    (provider.lastSuccessAt === undefined || provider.lastFailure.at >= provider.lastSuccessAt);
   let status: HealthCheckStatus = 'pass';
   let output: string | undefined;
   if (probed && probe?.ok === false) {
