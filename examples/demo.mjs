@@ -3,9 +3,6 @@
 // An app logs users in through its ORM (Drizzle). resilient-auth adds two more
 // paths to the same users table: raw SQL on the app's own pool, and a small
 // pool of its own. Then things go wrong, the way they did in real outages.
-import { eq, sql } from 'drizzle-orm';
-import { drizzle } from 'drizzle-orm/node-postgres';
-import { bigint, boolean, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import {
   applyReferenceSchema,
@@ -14,10 +11,10 @@ import {
   createResilientAuth,
   hashPassword,
   isAuthUnavailableError,
-  ormProvider,
   pgProvider,
   sqlProvider,
 } from 'resilient-auth';
+import { drizzleUsersProvider } from './express-app/auth.mjs';
 import { startEmbeddedPostgres } from './support/embedded-postgres.mjs';
 
 const say = (text = '') => console.log(text);
@@ -52,37 +49,8 @@ try {
   }
   say('Reference schema applied; 3 users seeded (bcrypt cost 10).');
 
-  // The app's Drizzle model. It declares must_change_password.
-  const users = pgTable('users', {
-    id: bigint('id', { mode: 'number' }).primaryKey(),
-    email: text('email').notNull(),
-    passwordHash: text('password_hash').notNull(),
-    isActive: boolean('is_active').notNull(),
-    mustChangePassword: boolean('must_change_password').notNull(),
-    lockedUntil: timestamp('locked_until', { withTimezone: true }),
-  });
-  const db = drizzle(appPool);
-
-  const orm = ormProvider({
-    name: 'orm',
-    check: () => db.execute(sql`select 1`),
-    async findAccount(email) {
-      const [u] = await db
-        .select()
-        .from(users)
-        .where(eq(sql`lower(${users.email})`, email.toLowerCase()))
-        .limit(1);
-      return u
-        ? {
-            user: { id: u.id, email: u.email },
-            passwordHash: u.passwordHash,
-            active: u.isActive,
-            mustChangePassword: u.mustChangePassword,
-            lockedUntil: u.lockedUntil,
-          }
-        : null;
-    },
-  });
+  // The app's ORM path, from the example app: its Drizzle model declares must_change_password.
+  const orm = drizzleUsersProvider(appPool);
   const rawSql = sqlProvider({ name: 'raw-sql', executor: appPool, table: 'users' });
   const direct = pgProvider({
     name: 'direct-pg',

@@ -15,15 +15,14 @@ const users = pgTable('users', {
 });
 
 /**
- * Login through the ORM first; when it breaks (a model that drifted from the
- * table, a hung pool), raw SQL on the app's pool; then a small pool of the
- * library's own, for when the app's pool is the problem.
+ * The app's own login path: a lookup through its Drizzle model (the demo uses
+ * it too). When the model drifts from the table, this is what breaks.
  *
- * @param {{ pool: import('pg').Pool, connectionString: string, alert: (line: string) => void }} options
+ * @param {import('pg').Pool} pool
  */
-export function createAuth({ pool, connectionString, alert }) {
+export function drizzleUsersProvider(pool) {
   const db = drizzle(pool);
-  const orm = ormProvider({
+  return ormProvider({
     name: 'orm',
     check: () => db.execute(sql`select 1`),
     async findAccount(email) {
@@ -43,10 +42,20 @@ export function createAuth({ pool, connectionString, alert }) {
         : null;
     },
   });
+}
+
+/**
+ * Login through the ORM first; when it breaks (a model that drifted from the
+ * table, a hung pool), raw SQL on the app's pool; then a small pool of the
+ * library's own, for when the app's pool is the problem.
+ *
+ * @param {{ pool: import('pg').Pool, connectionString: string, alert: (line: string) => void }} options
+ */
+export function createAuth({ pool, connectionString, alert }) {
   const toUser = (row) => ({ id: Number(row.id), email: String(row.email) });
   return createResilientAuth({
     providers: [
-      orm,
+      drizzleUsersProvider(pool),
       sqlProvider({ name: 'raw-sql', executor: pool, table: 'users', toUser }),
       pgProvider({ name: 'own-pool', connectionString, table: 'users', poolSize: 2, toUser }),
     ],
