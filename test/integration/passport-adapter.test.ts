@@ -89,6 +89,14 @@ function renderFailure(seen: unknown[]): ErrorRequestHandler {
   };
 }
 
+/** The README's setup: the login route with `failWithError`, then `renderFailure(seen)`. */
+function failWithErrorRoute(seen: unknown[]) {
+  return (app: Express, passport: Authenticator) => {
+    loginRoute({ failWithError: true })(app, passport);
+    app.use(renderFailure(seen));
+  };
+}
+
 /** A route calling passport.authenticate with a custom callback, answering with its arguments. */
 function callbackRoute(app: Express, passport: Authenticator) {
   app.post('/login', (req, res, next) => {
@@ -149,10 +157,7 @@ describe('the mapping table, failWithError and an error handler', () => {
   let app: Express;
   const seen: unknown[] = [];
   beforeAll(() => {
-    app = appWith(emailStrategy(), (app, passport) => {
-      loginRoute({ failWithError: true })(app, passport);
-      app.use(renderFailure(seen));
-    });
+    app = appWith(emailStrategy(), failWithErrorRoute(seen));
   });
 
   it.each(MAPPING_CASES)('$row -> $status', async (c) => {
@@ -199,10 +204,7 @@ describe('request bodies', () => {
   let app: Express;
   const seen: unknown[] = [];
   beforeAll(() => {
-    app = appWith(emailStrategy(), (app, passport) => {
-      loginRoute({ failWithError: true })(app, passport);
-      app.use(renderFailure(seen));
-    });
+    app = appWith(emailStrategy(), failWithErrorRoute(seen));
   });
 
   it('a body that is not JSON, or not an object, is a 400 naming the identifier field, not a 500', async () => {
@@ -230,10 +232,7 @@ describe('request bodies', () => {
     expect(ok.body).toEqual(successBody('ada@example.com', 1));
     // Where passport-local fails with 400 "Missing credentials", the answer names the field.
     const seenHere: unknown[] = [];
-    const withErrors = appWith(new ResilientAuthStrategy(fx.auth), (app, passport) => {
-      loginRoute({ failWithError: true })(app, passport);
-      app.use(renderFailure(seenHere));
-    });
+    const withErrors = appWith(new ResilientAuthStrategy(fx.auth), failWithErrorRoute(seenHere));
     const missing = await post(withErrors, '203.0.113.4', ADA);
     expect(missing.status).toBe(400);
     expect(missing.body).toMatchObject({ error: 'invalid_input', field: 'username' });
@@ -294,10 +293,7 @@ describe('request context', () => {
 describe('rate limiting', () => {
   it(`the ${THROTTLE_LIMIT + 1}th wrong password in a row is 429 with Retry-After ${THROTTLE_BLOCK_S}, for that address only`, async () => {
     const seen: unknown[] = [];
-    const app = appWith(emailStrategy(), (app, passport) => {
-      loginRoute({ failWithError: true })(app, passport);
-      app.use(renderFailure(seen));
-    });
+    const app = appWith(emailStrategy(), failWithErrorRoute(seen));
     const passportAnswers = appWith(emailStrategy(), loginRoute());
     const wrong = { email: "o'brien@example.com", password: 'wrong password' };
     for (let i = 0; i < THROTTLE_LIMIT; i++) {
@@ -389,10 +385,10 @@ describe('verify', () => {
     });
 
     const seen: unknown[] = [];
-    const handled = appWith(refuseWith({ message: 'Not a member of this site.' }), (app, p) => {
-      loginRoute({ failWithError: true })(app, p);
-      app.use(renderFailure(seen));
-    });
+    const handled = appWith(
+      refuseWith({ message: 'Not a member of this site.' }),
+      failWithErrorRoute(seen),
+    );
     const rendered = await post(handled, '203.0.113.12', ADA);
     expect(rendered.status).toBe(401);
     expect(rendered.body).toEqual({
@@ -521,8 +517,7 @@ describe('health (passport has no health handler: healthResponse in a route)', (
           res.status(health.status).set(health.headers).json(health.body);
         });
       }
-      loginRoute({ failWithError: true })(app, passport);
-      app.use(renderFailure(seen));
+      failWithErrorRoute(seen)(app, passport);
     });
   });
 

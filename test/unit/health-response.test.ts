@@ -11,6 +11,14 @@ import { PASSWORD, twoProviders } from '../support/fixtures.js';
 
 const login = { identifier: 'ada@example.com', password: PASSWORD };
 const once = { policy: { retry: { maxAttempts: 1 } } } as const;
+// One failed call opens a breaker, for 10 s.
+const opensAtOnce = {
+  policy: {
+    retry: { maxAttempts: 1 },
+    breaker: { consecutiveFailures: 1 },
+    halfOpenAfterMs: 10_000,
+  },
+} as const;
 
 describe('healthResponse: readiness', () => {
   it('passes with 200 and application/health+json while the primary serves, a datastore entry per provider', async () => {
@@ -90,13 +98,7 @@ describe('healthResponse: readiness', () => {
   });
 
   it('providers without a probe and every breaker open: fail while the half-open wait runs, then warn (200), so the instance gets the login that runs the trial', async () => {
-    const { auth, primary, fallback, clock } = twoProviders({
-      policy: {
-        retry: { maxAttempts: 1 },
-        breaker: { consecutiveFailures: 1 },
-        halfOpenAfterMs: 10_000,
-      },
-    });
+    const { auth, primary, fallback, clock } = twoProviders(opensAtOnce);
     // No check(): readiness can only go by the breakers.
     for (const provider of [primary, fallback]) Object.assign(provider, { check: undefined });
     primary.fail();
@@ -122,9 +124,7 @@ describe('healthResponse: readiness', () => {
   });
 
   it('a breaker still open whose probe passes: warn, with the circuit state as output', async () => {
-    const { auth, primary } = twoProviders({
-      policy: { retry: { maxAttempts: 1 }, breaker: { consecutiveFailures: 1 } },
-    });
+    const { auth, primary } = twoProviders(opensAtOnce);
     primary.fail(pgError('57P01'));
     await auth.authenticate(login);
     primary.recover();
@@ -257,14 +257,8 @@ describe('AuthUnavailableError.retryAfterMs', () => {
     expect((await unavailable(auth)).retryAfterMs).toBe(MIN_RETRY_AFTER_MS);
   });
 
-  it('is the time until the first breaker lets a trial through', async () => {
-    const { auth, primary, fallback, clock } = twoProviders({
-      policy: {
-        retry: { maxAttempts: 1 },
-        breaker: { consecutiveFailures: 1 },
-        halfOpenAfterMs: 10_000,
-      },
-    });
+  it('is the time until the soonest breaker lets a trial through', async () => {
+    const { auth, primary, fallback, clock } = twoProviders(opensAtOnce);
     primary.fail();
     await auth.authenticate(login); // the primary opens; the fallback answers
     clock.advance(2_000);
@@ -277,13 +271,7 @@ describe('AuthUnavailableError.retryAfterMs', () => {
   });
 
   it('reaches the client as Retry-After in whole seconds, rounded up', async () => {
-    const { auth, primary, fallback, clock } = twoProviders({
-      policy: {
-        retry: { maxAttempts: 1 },
-        breaker: { consecutiveFailures: 1 },
-        halfOpenAfterMs: 10_000,
-      },
-    });
+    const { auth, primary, fallback, clock } = twoProviders(opensAtOnce);
     primary.fail();
     fallback.fail();
     await unavailable(auth);
