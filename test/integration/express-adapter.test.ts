@@ -18,6 +18,7 @@ import {
 } from '../../src/index.js';
 import { memoryProvider } from '../../src/testing/index.js';
 import type { ContractUser } from '../contract/provider-contract.js';
+import { thrownBy } from '../support/fakes.js';
 import {
   expectedBody,
   expectNoInternals,
@@ -441,12 +442,7 @@ describe('options and types', () => {
       make: () => healthHandler(fx.auth, { activeCheck: 'yes' as never }),
     },
   ])('a bad option throws a ConfigError naming $option', ({ option, make }) => {
-    let thrown: unknown;
-    try {
-      make();
-    } catch (error) {
-      thrown = error;
-    }
+    const thrown = thrownBy(() => make());
     expect(isConfigError(thrown)).toBe(true);
     expect((thrown as { option: string }).option).toBe(option);
   });

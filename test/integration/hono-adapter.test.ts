@@ -18,6 +18,7 @@ import {
 import type { AttemptEvent } from '../../src/hooks/events.js';
 import type { AuthSuccess } from '../../src/orchestrator/result.js';
 import type { ContractUser } from '../contract/provider-contract.js';
+import { thrownBy } from '../support/fakes.js';
 import {
   expectedBody,
   expectNoInternals,
@@ -385,12 +386,7 @@ describe('invalid options: a ConfigError naming the option', () => {
     ['healthHandler.activeCheck', () => healthHandler(fx.auth, { activeCheck: 1 } as never)],
     ['healthHandler.auth', () => healthHandler({} as never)],
   ])('%s', (option, build) => {
-    let thrown: unknown;
-    try {
-      build();
-    } catch (error) {
-      thrown = error;
-    }
+    const thrown = thrownBy(() => build());
     expect(isConfigError(thrown)).toBe(true);
     expect(thrown).toMatchObject({ option });
   });

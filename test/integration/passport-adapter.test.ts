@@ -22,6 +22,7 @@ import {
   type ResilientAuthStrategyOptions,
 } from '../../src/passport/index.js';
 import type { ContractUser } from '../contract/provider-contract.js';
+import { thrownBy } from '../support/fakes.js';
 import {
   expectedBody,
   expectNoInternals,
@@ -612,12 +613,7 @@ describe('options', () => {
     [{ passReqToCallback: true }, 'ResilientAuthStrategy.passReqToCallback'],
     [{ context: 'ip' }, 'ResilientAuthStrategy.context'],
   ])('%o -> ConfigError naming %s', (options, option) => {
-    let thrown: unknown;
-    try {
-      new ResilientAuthStrategy(fx.auth, options as never);
-    } catch (error) {
-      thrown = error;
-    }
+    const thrown = thrownBy(() => new ResilientAuthStrategy(fx.auth, options as never));
     expect(isConfigError(thrown)).toBe(true);
     expect(thrown).toMatchObject({ option });
   });

@@ -48,3 +48,13 @@ export function recordingLogger(): RecordingLogger {
 export function pgError(code: string, message = `simulated ${code}`): Error {
   return Object.assign(new Error(message), { code });
 }
+
+/** What `fn` throws (`undefined` when it returns), for assertions on the error's fields. */
+export function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}

@@ -5,6 +5,7 @@ import * as hono from '../../src/hono/index.js';
 import { isConfigError } from '../../src/index.js';
 import * as nextAuth from '../../src/next-auth/index.js';
 import * as passport from '../../src/passport/index.js';
+import { thrownBy } from '../support/fakes.js';
 
 // Every adapter checks what it is given when the app starts, not on the first
 // request: a wrong `auth` is a ConfigError naming the factory, never a 500 per login.
@@ -23,12 +24,7 @@ const factories: [string, () => unknown][] = [
 
 describe('adapters refuse something that is not a ResilientAuth at construction', () => {
   it.each(factories)('%s', (option, build) => {
-    let thrown: unknown;
-    try {
-      build();
-    } catch (error) {
-      thrown = error;
-    }
+    const thrown = thrownBy(() => build());
     expect(isConfigError(thrown)).toBe(true);
     expect(thrown).toMatchObject({
       option,

@@ -13,6 +13,7 @@ import {
   requestContext,
   retryAfterSeconds,
 } from '../../src/index.js';
+import { thrownBy } from '../support/fakes.js';
 
 // The framework-free pieces every adapter is built on, one by one.
 
@@ -120,12 +121,7 @@ describe('assertHealthSource', () => {
   it.each([undefined, {}, { health: () => undefined }, { check: () => undefined }])(
     'refuses %o',
     (auth) => {
-      let thrown: unknown;
-      try {
-        assertHealthSource('healthHandler', auth);
-      } catch (error) {
-        thrown = error;
-      }
+      const thrown = thrownBy(() => assertHealthSource('healthHandler', auth));
       expect(isConfigError(thrown) && thrown.option).toBe('healthHandler.auth');
     },
   );

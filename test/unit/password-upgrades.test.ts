@@ -6,7 +6,13 @@ import {
   memoryProvider,
   ResilientAuthError,
 } from '../../src/index.js';
-import { FAKE_DUMMY, fakeHash, recordingLogger, recordingVerifier } from '../support/fakes.js';
+import {
+  FAKE_DUMMY,
+  fakeHash,
+  recordingLogger,
+  recordingVerifier,
+  thrownBy,
+} from '../support/fakes.js';
 import { ADA, accounts, PASSWORD, recordingHooks, twoProviders } from '../support/fixtures.js';
 
 afterEach(() => {
@@ -336,12 +342,7 @@ describe('rehash on login', () => {
       needsRehash: () => true,
       hash: async () => 'x',
     };
-    let thrown: unknown;
-    try {
-      twoProviders({ verifier: onlyHash });
-    } catch (error) {
-      thrown = error;
-    }
+    const thrown = thrownBy(() => twoProviders({ verifier: onlyHash }));
     expect(isConfigError(thrown) && thrown.message).toBe(
       'verifier.needsRehash: needsRehash and hash come together: give both or neither',
     );

@@ -24,6 +24,7 @@ import {
   nativeBcryptVerifier,
 } from '../../src/password/native-bcrypt-verifier.js';
 import { libuvPoolSize } from '../../src/password/native-verifier-queue.js';
+import { thrownBy } from '../support/fakes.js';
 import { ADA, PASSWORD } from '../support/fixtures.js';
 
 // Low costs keep the file fast: bcrypt 5 (4 is the weaker one), argon2 with 256 KiB.
@@ -337,12 +338,7 @@ describe('optional peer dependencies', () => {
       [createNativeBcryptVerifier, 'nativeBcryptVerifier'],
       [createArgon2Verifier, 'argon2Verifier'],
     ] as const) {
-      let thrown: unknown;
-      try {
-        create({}, '@node-rs/not-installed-here');
-      } catch (error) {
-        thrown = error;
-      }
+      const thrown = thrownBy(() => create({}, '@node-rs/not-installed-here'));
       expect(isConfigError(thrown) && thrown.message).toBe(
         `${factory}: needs the '@node-rs/not-installed-here' package, an optional peer dependency of resilient-auth: npm install @node-rs/not-installed-here`,
       );
