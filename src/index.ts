@@ -27,7 +27,10 @@ export {
   SchemaMismatchError,
 } from './errors/errors.js';
 export type {
+  AttachedAuth,
   AttemptEvent,
+  AttemptStartEvent,
+  AuthCall,
   AuthHookEvent,
   AuthHookName,
   AuthHooks,
@@ -38,6 +41,8 @@ export type {
   FallbackEvent,
   HookSetHealth,
   InvalidHashEvent,
+  LookupEvent,
+  LookupResult,
   ProviderFailureEvent,
   RecoveredEvent,
   RehashEvent,

@@ -1,4 +1,5 @@
-import type { Failure } from '../errors/errors.js';
+import type { Failure, FailureKind } from '../errors/errors.js';
+import type { HealthSnapshot } from '../orchestrator/health.js';
 import type { ProviderNotice } from '../providers/provider.js';
 
 /**
@@ -14,6 +15,16 @@ export interface RequestContext {
   readonly requestId?: string;
 }
 
+/**
+ * One `authenticate()` call: the same object in every event the call causes,
+ * a new one per call. Key a `WeakMap` with it to join a call's events (into a
+ * trace span, say); nothing leaks when a call's last event never comes.
+ */
+export interface AuthCall {
+  /** Counts the calls of one authenticator from 1: for logs, not unique across processes. */
+  readonly id: number;
+}
+
 /** The precise reason of a rejection. Goes to hooks only, never to the caller. */
 export type RejectionCause =
   | 'invalid_input'
@@ -27,10 +38,21 @@ export type RejectionCause =
 /** A breaker's state as health and events report it. */
 export type CircuitStateName = 'closed' | 'open' | 'half-open' | 'isolated';
 
+/**
+ * One `authenticate()` call started, its input checked: `onAttempt` or
+ * `onUnavailable` ends it. Fired synchronously inside `authenticate()`, so a
+ * hook sees the caller's async context (its active trace span, say).
+ */
+export interface AttemptStartEvent {
+  readonly call: AuthCall;
+  readonly context: RequestContext;
+}
+
 /** One `authenticate()` call finished with an answer (not with an exception). */
 export type AttemptEvent =
   | {
       readonly outcome: 'authenticated';
+      readonly call: AuthCall;
       readonly identifier: string;
       readonly provider: string;
       readonly degraded: boolean;
@@ -39,6 +61,7 @@ export type AttemptEvent =
     }
   | {
       readonly outcome: 'rejected';
+      readonly call: AuthCall;
       readonly cause: RejectionCause;
       /** With cause `rate_limited`: the throttle limit that refused it. */
       readonly limit?: ThrottleLimitName;
@@ -60,8 +83,32 @@ export type ProviderFailureEvent = Omit<FailureSummary, 'attempts' | 'skipped'> 
   readonly attempt: number;
   /** True when the same provider will be tried again after a backoff. */
   readonly willRetry: boolean;
+  readonly call: AuthCall;
   readonly context: RequestContext;
 };
+
+/** What one lookup attempt on a provider came to. */
+export type LookupResult = 'found' | 'not_found' | 'failed';
+
+/**
+ * One lookup attempt on one provider ended: an account found, none (both
+ * answers), or a failure (which `onProviderFailure` details). Skipped
+ * providers (breaker open, deadline passed) are not looked up: no event.
+ */
+export interface LookupEvent {
+  readonly provider: string;
+  readonly result: LookupResult;
+  /** 1-based attempt number on this provider within this call. */
+  readonly attempt: number;
+  /** This attempt alone, in milliseconds (a failure's `durationMs` counts every attempt). */
+  readonly durationMs: number;
+  /** With result `failed`: its kind. */
+  readonly kind?: FailureKind;
+  /** With result `failed`: the SQLSTATE, errno or library code, when known. */
+  readonly code?: string;
+  readonly call: AuthCall;
+  readonly context: RequestContext;
+}
 
 /** The answer came from a provider after earlier ones could not answer. */
 export interface FallbackEvent {
@@ -69,6 +116,7 @@ export interface FallbackEvent {
   readonly provider: string;
   /** The providers that could not answer before it. */
   readonly failures: readonly FailureSummary[];
+  readonly call: AuthCall;
   readonly context: RequestContext;
 }
 
@@ -103,6 +151,7 @@ export interface UnavailableEvent {
   readonly identifier: string;
   readonly failures: readonly FailureSummary[];
   readonly durationMs: number;
+  readonly call: AuthCall;
   readonly context: RequestContext;
 }
 
@@ -132,6 +181,7 @@ export interface RehashEvent {
   readonly provider: string;
   /** The new hash, made by the verifier's `hash()`. */
   readonly hash: string;
+  readonly call: AuthCall;
   readonly context: RequestContext;
 }
 
@@ -173,6 +223,17 @@ export interface HookSetHealth {
 }
 
 /**
+ * The authenticator as a hook set sees it through `attach()`: what it can
+ * read at any time, such as a metrics scrape.
+ */
+export interface AttachedAuth {
+  /** The providers' names, in order. */
+  readonly providers: readonly string[];
+  /** The same synchronous snapshot as `auth.health()`. */
+  health(): HealthSnapshot;
+}
+
+/**
  * A set of callbacks, all optional. Install several (alerting, audit,
  * metrics). A hook that throws or rejects is caught and logged; it never
  * changes the outcome nor delays the answer, because hooks are never awaited.
@@ -180,7 +241,9 @@ export interface HookSetHealth {
  * hash, which is there to be stored).
  */
 export interface AuthHooks {
+  onAttemptStart?(event: AttemptStartEvent): void | Promise<void>;
   onAttempt?(event: AttemptEvent): void | Promise<void>;
+  onLookup?(event: LookupEvent): void | Promise<void>;
   onProviderFailure?(event: ProviderFailureEvent): void | Promise<void>;
   onFallback?(event: FallbackEvent): void | Promise<void>;
   onCircuitStateChange?(event: CircuitStateChangeEvent): void | Promise<void>;
@@ -203,14 +266,23 @@ export interface AuthHooks {
    * own time: an audit sink flushes within its `closeTimeoutMs`).
    */
   close?(): Promise<void>;
+  /**
+   * Not an event: called once by `createResilientAuth()`, when the
+   * authenticator is built, with what a hook set may read later (metrics read
+   * the breakers' states at scrape time). Read nothing from it during the
+   * call. A throw fails the creation with a `ConfigError`.
+   */
+  attach?(auth: AttachedAuth): void;
 }
 
 /** Names of the events a hook set can listen to. */
-export type AuthHookName = Exclude<keyof AuthHooks, 'health' | 'close'>;
+export type AuthHookName = Exclude<keyof AuthHooks, 'health' | 'close' | 'attach'>;
 
 /** Every hook name, in the order of {@link AuthHooks}. */
 export const AUTH_HOOK_NAMES = Object.freeze([
+  'onAttemptStart',
   'onAttempt',
+  'onLookup',
   'onProviderFailure',
   'onFallback',
   'onCircuitStateChange',

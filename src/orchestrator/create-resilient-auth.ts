@@ -1,7 +1,13 @@
 import { safeMessage } from '../errors/classify.js';
-import { AuthUnavailableError, ResilientAuthError } from '../errors/errors.js';
+import { AuthUnavailableError, ConfigError, ResilientAuthError } from '../errors/errors.js';
 import { HookDispatcher } from '../hooks/dispatch.js';
-import type { AuthHooks, HookSetHealth, RequestContext } from '../hooks/events.js';
+import type {
+  AttachedAuth,
+  AuthCall,
+  AuthHooks,
+  HookSetHealth,
+  RequestContext,
+} from '../hooks/events.js';
 import type { Logger } from '../hooks/logger.js';
 import { bcryptVerifier } from '../password/bcrypt-verifier.js';
 import type { PasswordVerifier } from '../password/verifier.js';
@@ -101,6 +107,8 @@ class Authenticator<U> implements ResilientAuth<U> {
   readonly #logger: Logger;
   readonly #hookSets: readonly AuthHooks[];
   readonly #throttle: Throttle | undefined;
+  readonly #events: HookDispatcher;
+  #calls = 0;
   /** False while the throttle's shared store fails (counting in memory meanwhile). */
   #throttleStoreOk = true;
   #inFlight = 0;
@@ -109,6 +117,7 @@ class Authenticator<U> implements ResilientAuth<U> {
 
   constructor(options: ParsedOptions<U>) {
     const events = new HookDispatcher(options.hooks, options.logger);
+    this.#events = events;
     this.#logger = options.logger;
     this.#hookSets = options.hooks;
     this.#verifier = options.verifier ?? bcryptVerifier({ logger: options.logger });
@@ -137,6 +146,27 @@ class Authenticator<U> implements ResilientAuth<U> {
       events,
       options.logger,
     );
+    this.#attachHookSets();
+  }
+
+  /** Hands every hook set with an `attach()` what it may read later; a throw fails the creation. */
+  #attachHookSets(): void {
+    const view: AttachedAuth = Object.freeze({
+      providers: Object.freeze(this.#chain.slots.map((slot) => slot.name)),
+      health: () => this.health(),
+    });
+    this.#hookSets.forEach((set, index) => {
+      if (typeof set.attach !== 'function') return;
+      try {
+        set.attach(view);
+      } catch (error) {
+        throw new ConfigError(
+          'hooks',
+          `hook set #${index}: attach() failed: ${safeMessage(error)}`,
+          { cause: error },
+        );
+      }
+    });
   }
 
   async authenticate(credentials: Credentials): Promise<AuthResult<U>> {
@@ -145,13 +175,15 @@ class Authenticator<U> implements ResilientAuth<U> {
     try {
       const started = performance.now();
       const input = this.#parse(credentials);
+      const call: AuthCall = Object.freeze({ id: ++this.#calls });
+      const context = (input.ok ? input.value.context : input.context) ?? NO_CONTEXT;
+      this.#events.emit('onAttemptStart', () => ({ call, context }));
       if (!input.ok) {
-        this.#decision.rejected('invalid_input', { context: input.context ?? NO_CONTEXT, started });
+        this.#decision.rejected('invalid_input', { call, context, started });
         return { ok: false, reason: 'invalid_input', field: input.field };
       }
-      const context = input.value.context ?? NO_CONTEXT;
       const { identifier, password } = input.value;
-      const attempt: Attempt = { identifier, password, context, started };
+      const attempt: Attempt = { identifier, password, call, context, started };
       const admission = this.#throttle
         ? await this.#throttle.admit(attempt.identifier, context.ip)
         : UNTHROTTLED;
@@ -162,15 +194,15 @@ class Authenticator<U> implements ResilientAuth<U> {
       // Anything but an answer (an outage, an overload, a close) counts against no one.
       let outcome: ThrottleOutcome = 'uncounted';
       try {
-        const answer = await this.#chain.ask(identifier, context);
+        const answer = await this.#chain.ask(identifier, attempt);
         if (!answer.answered) {
           const durationMs = performance.now() - started;
-          this.#serving.unavailable(identifier, answer.failures, durationMs, context);
+          this.#serving.unavailable(identifier, answer.failures, durationMs, attempt);
           throw new AuthUnavailableError(answer.message, answer.failures, {
             retryAfterMs: answer.retryAfterMs,
           });
         }
-        this.#serving.served(answer.provider, answer.failures, context);
+        this.#serving.served(answer.provider, answer.failures, attempt);
         const result = await this.#decision.decide(answer, attempt);
         // Disabled and locked accounts gave the right password: not a guess to count.
         outcome = !result.ok && result.reason === 'invalid_credentials' ? 'failure' : 'success';

@@ -1,20 +1,20 @@
 import { safeMessage } from '../errors/classify.js';
 import { AuthUnavailableError, failureOf, ResilientAuthError } from '../errors/errors.js';
 import type { EventSink } from '../hooks/dispatch.js';
-import type { RejectionCause, RequestContext, ThrottleLimitName } from '../hooks/events.js';
+import type { RejectionCause, ThrottleLimitName } from '../hooks/events.js';
 import type { Logger } from '../hooks/logger.js';
 import type { PasswordVerifier, VerifyOptions } from '../password/verifier.js';
 import type { Account } from '../providers/provider.js';
+import type { CallScope } from './call-scope.js';
 import type { Clock } from './clock.js';
 import type { Answer } from './provider-chain.js';
 import type { AuthResult } from './result.js';
 import { summaries } from './serving-state.js';
 
 /** One `authenticate()` call, as far as the decision needs it. */
-export interface Attempt {
+export interface Attempt extends CallScope {
   readonly identifier: string;
   readonly password: string;
-  readonly context: RequestContext;
   /** `performance.now()` when the call started. */
   readonly started: number;
 }
@@ -127,6 +127,7 @@ export class CredentialDecision<U> {
       provider,
       degraded,
       durationMs: performance.now() - attempt.started,
+      call: attempt.call,
       context: attempt.context,
     }));
     return {
@@ -203,7 +204,13 @@ export class CredentialDecision<U> {
       });
       return undefined;
     }
-    this.events.emit('onRehash', () => ({ user, provider, hash, context: attempt.context }));
+    this.events.emit('onRehash', () => ({
+      user,
+      provider,
+      hash,
+      call: attempt.call,
+      context: attempt.context,
+    }));
     return hash;
   }
 
@@ -234,6 +241,7 @@ export class CredentialDecision<U> {
       identifier: attempt.identifier,
       degraded: false,
       durationMs: performance.now() - attempt.started,
+      call: attempt.call,
       context: attempt.context,
     }));
   }
@@ -241,7 +249,7 @@ export class CredentialDecision<U> {
   /** Reports a rejection, with its precise cause, to `onAttempt`. */
   rejected(
     cause: RejectionCause,
-    attempt: Pick<Attempt, 'context' | 'started'> & { readonly identifier?: string },
+    attempt: Pick<Attempt, 'call' | 'context' | 'started'> & { readonly identifier?: string },
     provider?: string,
     degraded = false,
   ): void {
@@ -252,6 +260,7 @@ export class CredentialDecision<U> {
       ...(provider === undefined ? {} : { provider }),
       degraded,
       durationMs: performance.now() - attempt.started,
+      call: attempt.call,
       context: attempt.context,
     }));
   }
@@ -279,6 +288,7 @@ export class CredentialDecision<U> {
       identifier: attempt.identifier,
       failures: summaries([failure]),
       durationMs: failure.durationMs,
+      call: attempt.call,
       context: attempt.context,
     }));
     // No cause: the raw error (which may quote the hash) stays in the failure, non-enumerable.

@@ -242,12 +242,12 @@ const entrySchema = z.union([
 const KNOWN_HOOKS: ReadonlySet<string> = new Set(AUTH_HOOK_NAMES);
 
 /**
- * A hook set: any object whose hook names (and `health`, `close`) resolve to
+ * A hook set: any object whose hook names (and `health`, `close`, `attach`) resolve to
  * functions, own or inherited. A member named like a hook (`onSomething`) that is not one is
  * refused, so a typo cannot silently lose an alert.
  */
 const hookSetSchema = inPlace<AuthHooks>((set, report) => {
-  functions(set, report, [], [...AUTH_HOOK_NAMES, 'health', 'close']);
+  functions(set, report, [], [...AUTH_HOOK_NAMES, 'health', 'close', 'attach']);
   const unknown = hookLikeNames(set).filter((name) => !KNOWN_HOOKS.has(name));
   if (unknown.length > 0) {
     report(

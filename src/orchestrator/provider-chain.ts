@@ -1,7 +1,7 @@
 import { failureHint } from '../errors/classify.js';
 import { ConfigError, type Failure } from '../errors/errors.js';
-import type { RequestContext } from '../hooks/events.js';
 import type { Account } from '../providers/provider.js';
+import type { CallScope } from './call-scope.js';
 import { Deadline } from './deadline.js';
 import type { AuthMode } from './options.js';
 import type { ProviderSlot } from './provider-slot.js';
@@ -57,7 +57,7 @@ export class ProviderChain<U> {
     return slot;
   }
 
-  async ask(identifier: string, context: RequestContext): Promise<Answer<U> | NoAnswer> {
+  async ask(identifier: string, scope: CallScope): Promise<Answer<U> | NoAnswer> {
     const deadline = new Deadline(this.deadlineMs);
     const failures: Failure[] = [];
     let notFoundBy: string | undefined;
@@ -67,7 +67,7 @@ export class ProviderChain<U> {
         failures.push(slot.skipped(skipped));
         continue;
       }
-      const lookup = await slot.lookup(identifier, deadline, context);
+      const lookup = await slot.lookup(identifier, deadline, scope);
       if (!lookup.ok) {
         failures.push(lookup.failure);
         continue;

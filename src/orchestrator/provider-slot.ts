@@ -9,9 +9,10 @@ import {
 } from 'cockatiel';
 import { type Failure, failureOf, ResilientAuthError, type SkipReason } from '../errors/errors.js';
 import type { EventSink } from '../hooks/dispatch.js';
-import type { CircuitStateName, ProviderFailureEvent, RequestContext } from '../hooks/events.js';
+import type { CircuitStateName, LookupResult, ProviderFailureEvent } from '../hooks/events.js';
 import type { Account, AuthProvider, ProviderNotice } from '../providers/provider.js';
 import { withTimeout } from './attempt-timeout.js';
+import type { CallScope } from './call-scope.js';
 import type { Clock } from './clock.js';
 import type { Deadline } from './deadline.js';
 import type { ResolvedPolicy } from './options.js';
@@ -167,11 +168,7 @@ export class ProviderSlot<U> {
   }
 
   /** Looks `identifier` up within the deadline, retrying transient failures. */
-  async lookup(
-    identifier: string,
-    deadline: Deadline,
-    context: RequestContext,
-  ): Promise<Lookup<U>> {
+  async lookup(identifier: string, deadline: Deadline, scope: CallScope): Promise<Lookup<U>> {
     const started = performance.now();
     const { timeoutMs } = this.policy;
     const inherited =
@@ -183,20 +180,27 @@ export class ProviderSlot<U> {
         this.#record(failure);
         return { ok: false, failure };
       }
+      const attemptStarted = performance.now();
       try {
         const account = await this.#attempt(identifier, deadline, inherited);
+        const now = performance.now();
         this.#lastSuccessAtMs = this.clock.now();
-        this.#lastLatencyMs = performance.now() - started;
+        this.#lastLatencyMs = now - started;
+        this.#looked(
+          account === null ? 'not_found' : 'found',
+          attempt,
+          now - attemptStarted,
+          scope,
+        );
         return { ok: true, account };
       } catch (error) {
-        failure = failureOf(this.name, error, {
-          attempts: attempt,
-          durationMs: performance.now() - started,
-        });
+        const now = performance.now();
+        failure = failureOf(this.name, error, { attempts: attempt, durationMs: now - started });
         const delayMs = backoffMs(this.policy.retry, attempt);
         const willRetry = this.#mayRetry(failure, delayMs, deadline);
         const event = failure;
-        this.events.emit('onProviderFailure', () => attemptEvent(event, willRetry, context));
+        this.#looked('failed', attempt, now - attemptStarted, scope, event);
+        this.events.emit('onProviderFailure', () => attemptEvent(event, willRetry, scope));
         if (!willRetry) {
           this.#record(failure);
           return { ok: false, failure };
@@ -204,6 +208,25 @@ export class ProviderSlot<U> {
         await sleep(delayMs);
       }
     }
+  }
+
+  #looked(
+    result: LookupResult,
+    attempt: number,
+    durationMs: number,
+    scope: CallScope,
+    failure?: Failure,
+  ): void {
+    this.events.emit('onLookup', () => ({
+      provider: this.name,
+      result,
+      attempt,
+      durationMs,
+      ...(failure && { kind: failure.kind }),
+      ...(failure?.code !== undefined && { code: failure.code }),
+      call: scope.call,
+      context: scope.context,
+    }));
   }
 
   /**
@@ -340,9 +363,9 @@ function backoffMs(retry: ResolvedPolicy['retry'], attempt: number): number {
 function attemptEvent(
   { attempts, skipped: _skipped, ...failure }: Failure,
   willRetry: boolean,
-  context: RequestContext,
+  { call, context }: CallScope,
 ): ProviderFailureEvent {
-  return { ...failure, attempt: attempts, willRetry, context };
+  return { ...failure, attempt: attempts, willRetry, call, context };
 }
 
 function sleep(ms: number): Promise<void> {

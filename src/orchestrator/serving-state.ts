@@ -1,6 +1,7 @@
 import type { Failure } from '../errors/errors.js';
 import type { EventSink } from '../hooks/dispatch.js';
-import type { FailureSummary, RequestContext } from '../hooks/events.js';
+import type { FailureSummary } from '../hooks/events.js';
+import type { CallScope } from './call-scope.js';
 import type { HealthStatus } from './health.js';
 import type { AuthMode } from './options.js';
 
@@ -20,12 +21,17 @@ export class ServingState {
   ) {}
 
   /** `provider` answered this call; `failures` are the providers before it that could not. */
-  served(provider: string, failures: readonly Failure[], context: RequestContext): void {
+  served(provider: string, failures: readonly Failure[], { call, context }: CallScope): void {
     if (failures.length === 0) {
       this.#moveTo('healthy', () => this.events.emit('onRecovered', () => ({ provider })));
       return;
     }
-    this.events.emit('onFallback', () => ({ provider, failures: summaries(failures), context }));
+    this.events.emit('onFallback', () => ({
+      provider,
+      failures: summaries(failures),
+      call,
+      context,
+    }));
     this.#moveTo('degraded', () =>
       this.events.emit('onDegraded', () => ({
         primary: this.primary,
@@ -40,13 +46,14 @@ export class ServingState {
     identifier: string,
     failures: readonly Failure[],
     durationMs: number,
-    context: RequestContext,
+    { call, context }: CallScope,
   ): void {
     this.#moveTo('unavailable');
     this.events.emit('onUnavailable', () => ({
       identifier,
       failures: summaries(failures),
       durationMs,
+      call,
       context,
     }));
   }

@@ -149,6 +149,7 @@ describe('through createResilientAuth, on the shared server', () => {
     const qualified = auditSink({ pool: db.pool, table, logger: recordingLogger() });
     qualified.onAttempt({
       outcome: 'rejected',
+      call: { id: 1 },
       cause: 'rate_limited',
       identifier: 'ada@example.com',
       degraded: false,
@@ -200,6 +201,7 @@ describe('the audit database stopped under load, then started again', () => {
     const feed = (prefix: string, n: number) =>
       sink.onAttempt({
         outcome: 'rejected',
+        call: { id: 1 },
         cause: 'wrong_password',
         identifier: `user${n % 37}@example.com`,
         provider: 'primary',

@@ -111,6 +111,7 @@ describe('rows', () => {
     const { sink, db } = setup();
     sink.onAttempt({
       outcome: 'authenticated',
+      call: { id: 1 },
       identifier: 'ada@example.com',
       provider: 'fallback',
       degraded: true,
@@ -119,6 +120,7 @@ describe('rows', () => {
     });
     sink.onAttempt({
       outcome: 'rejected',
+      call: { id: 2 },
       cause: 'invalid_input',
       degraded: false,
       durationMs: Number.NaN,
@@ -127,6 +129,7 @@ describe('rows', () => {
     const unavailable: UnavailableEvent = {
       identifier: 'bob@example.com',
       durationMs: 3000,
+      call: { id: 3 },
       context: { requestId: 'req-3' },
       failures: [
         { provider: 'primary', kind: 'connection' as const, code: 'ECONNREFUSED' },

@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
+  type AttachedAuth,
   type AttemptEvent,
   type AuthHooks,
   bcryptVerifier,
@@ -8,6 +9,7 @@ import {
   createResilientAuth,
   type DegradedEvent,
   hashPassword,
+  type LookupEvent,
   memoryProvider,
 } from '../../src/index.js';
 import { pgError, recordingLogger } from '../support/fakes.js';
@@ -34,12 +36,100 @@ describe('hooks', () => {
     primary.fail(pgError('42703'));
     await auth.authenticate(login);
     expect(a.events.map((e) => e.hook)).toEqual([
+      'onAttemptStart',
+      'onLookup',
       'onProviderFailure',
+      'onLookup',
       'onFallback',
       'onDegraded',
       'onAttempt',
     ]);
     expect(b.events).toEqual(a.events);
+  });
+
+  it('attaches each hook set with an attach() once, to read health later: the providers in order, live state', async () => {
+    const attached: AttachedAuth[] = [];
+    const { auth, primary } = twoProviders({
+      hooks: [{ attach: (view) => void attached.push(view) }, { onAttempt: () => undefined }],
+      policy: { breaker: { consecutiveFailures: 1 }, retry: { maxAttempts: 1 } },
+    });
+    expect(attached).toHaveLength(1);
+    const [view] = attached as [AttachedAuth];
+    expect(view.providers).toEqual(['primary', 'fallback']);
+    expect(view.health().providers.map((p) => p.state)).toEqual(['closed', 'closed']);
+    primary.fail(pgError('08006'));
+    await auth.authenticate(login);
+    expect(view.health()).toEqual(auth.health());
+    expect(view.health().providers[0]?.state).toBe('open');
+  });
+
+  it("fails the creation with a ConfigError when a hook set's attach() throws, naming the set and the reason", () => {
+    const build = () =>
+      twoProviders({
+        hooks: [
+          {},
+          {
+            attach() {
+              throw new Error('metric resilient_auth_attempts_total is a gauge here');
+            },
+          },
+        ],
+      });
+    expect(build).toThrow(ConfigError);
+    expect(build).toThrow(
+      /^hooks: hook set #1: attach\(\) failed: metric resilient_auth_attempts_total is a gauge here$/,
+    );
+  });
+
+  it('gives every event of one call the same call object, and each call its own', async () => {
+    const { hooks, events } = recordingHooks();
+    const { auth, primary } = twoProviders({ hooks });
+    primary.fail(pgError('42703'), 1);
+    await auth.authenticate(login);
+    await auth.authenticate({ ...login, password: 'wrong' });
+    const calls = events.flatMap((e) =>
+      'call' in (e.event as object) ? [(e.event as { call: object }).call] : [],
+    );
+    const [first, second] = [calls[0], calls.at(-1)];
+    expect(first).toEqual({ id: 1 });
+    expect(second).toEqual({ id: 2 });
+    expect(Object.isFrozen(first)).toBe(true);
+    const perCall = (call: object) =>
+      events.filter((e) => (e.event as { call?: object }).call === call).map((e) => e.hook);
+    expect(perCall(first as object)).toEqual([
+      'onAttemptStart',
+      'onLookup',
+      'onProviderFailure',
+      'onLookup',
+      'onFallback',
+      'onAttempt',
+    ]);
+    expect(perCall(second as object)).toEqual(['onAttemptStart', 'onLookup', 'onAttempt']);
+  });
+
+  it('reports each lookup attempt with its result and its own duration, a failure with kind and code', async () => {
+    const { hooks, of } = recordingHooks();
+    const { auth, primary } = twoProviders({ hooks });
+    primary.fail(pgError('42P01'));
+    await auth.authenticate(login);
+    await auth.authenticate({ ...login, identifier: 'nobody@example.com' });
+    const lookups = of('onLookup') as LookupEvent[];
+    expect(
+      lookups.map(({ provider, result, attempt, kind, code }) => ({
+        provider,
+        result,
+        attempt,
+        kind,
+        code,
+      })),
+    ).toEqual([
+      { provider: 'primary', result: 'failed', attempt: 1, kind: 'schema', code: '42P01' },
+      { provider: 'fallback', result: 'found', attempt: 1, kind: undefined, code: undefined },
+      { provider: 'primary', result: 'failed', attempt: 1, kind: 'schema', code: '42P01' },
+      { provider: 'fallback', result: 'not_found', attempt: 1, kind: undefined, code: undefined },
+    ]);
+    expect(lookups[1]).not.toHaveProperty('kind');
+    for (const lookup of lookups) expect(lookup.durationMs).toBeGreaterThanOrEqual(0);
   });
 
   it('isolates hooks: throwing, rejecting and never-settling hooks change neither outcome nor completion', async () => {
@@ -208,7 +298,7 @@ describe('hook sets given as class instances', () => {
     [
       'an own typo',
       { onAtempt: () => undefined },
-      /^hooks\.onAtempt: unknown hook onAtempt; the hooks are onAttempt, /,
+      /^hooks\.onAtempt: unknown hook onAtempt; the hooks are onAttemptStart, onAttempt, onLookup, /,
     ],
     [
       'an inherited typo',
@@ -227,6 +317,7 @@ describe('hook sets given as class instances', () => {
       { onAttempt: 'yes' },
       /^hooks\.onAttempt: expected a function/,
     ],
+    ['an attach that is not a function', { attach: true }, /^hooks\.attach: expected a function/],
     ['a hook set that is not an object', 'onAttempt', /^hooks: expected an object/],
     [
       'an array with a bad set',

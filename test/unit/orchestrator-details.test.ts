@@ -309,6 +309,7 @@ describe('what hooks read: event fields and durations', () => {
           expect.objectContaining({ provider: 'fallback', durationMs: 300 }),
         ],
         durationMs: 600,
+        call: { id: 2 },
         context: {},
       },
     ]);
@@ -338,6 +339,7 @@ describe('what hooks read: event fields and durations', () => {
       provider: 'primary',
       degraded: false,
       durationMs: 25,
+      call: { id: 1 },
       context: {},
     });
     expect(invalid).toStrictEqual({
@@ -345,6 +347,7 @@ describe('what hooks read: event fields and durations', () => {
       cause: 'invalid_input',
       degraded: false,
       durationMs: 0,
+      call: { id: 2 },
       context: {},
     });
   });
@@ -443,6 +446,7 @@ describe('the password verifier under the decision', () => {
           expect.objectContaining({ provider: 'password-verifier', code: 'VERIFIER_FAILED' }),
         ],
         durationMs: 10,
+        call: { id: 1 },
         context: { requestId: 'r-9' },
       },
     ]);

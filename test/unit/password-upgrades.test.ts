@@ -116,7 +116,13 @@ describe("normalize: 'NFKC'", () => {
       rehash: fakeHash(NFKC),
     });
     expect(recorded.of('onRehash')).toEqual([
-      { user: ADA, provider: 'users', hash: fakeHash(NFKC), context: { ip: '10.0.0.1' } },
+      {
+        user: ADA,
+        provider: 'users',
+        hash: fakeHash(NFKC),
+        call: { id: 1 },
+        context: { ip: '10.0.0.1' },
+      },
     ]);
     expect(verifier.calls.map((c) => c.password)).toEqual([NFKC, TYPED]);
   });
@@ -228,7 +234,13 @@ describe('rehash on login', () => {
     const result = await auth.authenticate(login);
     expect(result).toMatchObject({ ok: true, rehash: `fake$v2$${PASSWORD}` });
     expect(recorded.of('onRehash')).toEqual([
-      { user: ADA, provider: 'primary', hash: `fake$v2$${PASSWORD}`, context: {} },
+      {
+        user: ADA,
+        provider: 'primary',
+        hash: `fake$v2$${PASSWORD}`,
+        call: { id: 1 },
+        context: {},
+      },
     ]);
   });
 

@@ -47,6 +47,7 @@ describe('createResilientAuth({ throttle })', () => {
     expect(verifier.calls.length).toBe(checks);
     expect(of('onAttempt').at(-1)).toEqual({
       outcome: 'rejected',
+      call: { id: 4 },
       cause: 'rate_limited',
       limit: 'consecutive',
       identifier: 'ada@example.com',
