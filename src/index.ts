@@ -26,6 +26,8 @@ export {
   ResilientAuthError,
   SchemaMismatchError,
 } from './errors/errors.js';
+export type { AttemptOutcome } from './hooks/attempt-outcome.js';
+export { ATTEMPT_OUTCOMES, attemptOutcome } from './hooks/attempt-outcome.js';
 export type {
   AttachedAuth,
   AttemptEvent,

@@ -1,0 +1,35 @@
+import type { CircuitStateName } from '../hooks/events.js';
+
+/** Every `state` label value of `resilient_auth_provider_state`. */
+export const CIRCUIT_STATES = Object.freeze([
+  'closed',
+  'open',
+  'half-open',
+  'isolated',
+] as const) satisfies readonly CircuitStateName[];
+
+true satisfies CircuitStateName extends (typeof CIRCUIT_STATES)[number] ? true : false;
+
+/** The metric names of one prefix, e.g. `attempts: 'resilient_auth_attempts_total'`. */
+export interface MetricNames {
+  readonly attempts: string;
+  readonly authenticateDuration: string;
+  readonly lookupDuration: string;
+  readonly providerFailures: string;
+  readonly fallbacks: string;
+  readonly providerState: string;
+  readonly serving: string;
+}
+
+/** The names of the metrics `prometheusHooks` registers with `prefix`. */
+export function metricNames(prefix: string): MetricNames {
+  return Object.freeze({
+    attempts: `${prefix}_attempts_total`,
+    authenticateDuration: `${prefix}_authenticate_duration_seconds`,
+    lookupDuration: `${prefix}_provider_lookup_duration_seconds`,
+    providerFailures: `${prefix}_provider_failures_total`,
+    fallbacks: `${prefix}_fallback_total`,
+    providerState: `${prefix}_provider_state`,
+    serving: `${prefix}_serving`,
+  });
+}
