@@ -8,6 +8,7 @@ import type {
   ProviderFailureEvent,
   UnavailableEvent,
 } from '../hooks/events.js';
+import { runEach } from '../hooks/run-each.js';
 import { type AttachedView, sharedBundle } from './metric-bundle.js';
 import { type PrometheusHooksOptions, parsePrometheusOptions } from './prometheus-options.js';
 
@@ -31,22 +32,6 @@ export interface PrometheusHooks extends AuthHooks {
   attach(auth: AttachedAuth): void;
   /** Called by `auth.close()`: the authenticator is no longer reported in `provider_state` and `serving`. */
   close(): Promise<void>;
-}
-
-/**
- * Runs every update even when one throws (a broken metric does not hide the
- * others), then throws the first error, which the authenticator logs.
- */
-function updateEach(...updates: readonly (() => void)[]): void {
-  let failure: { readonly error: unknown } | undefined;
-  for (const update of updates) {
-    try {
-      update();
-    } catch (error) {
-      failure ??= { error };
-    }
-  }
-  if (failure !== undefined) throw failure.error;
 }
 
 /**
@@ -111,7 +96,7 @@ export function prometheusHooks(options: PrometheusHooksOptions): PrometheusHook
     onAttempt(event) {
       const outcome = attemptOutcome(event);
       if (view !== undefined && event.provider !== undefined) view.serving = event.provider;
-      updateEach(
+      runEach(
         () => bundle.attempts.inc({ outcome }, 1),
         () => bundle.authenticateDuration.observe({ outcome }, event.durationMs / 1000),
       );
@@ -119,7 +104,7 @@ export function prometheusHooks(options: PrometheusHooksOptions): PrometheusHook
 
     onUnavailable(event) {
       if (view !== undefined) view.serving = undefined;
-      updateEach(
+      runEach(
         () => bundle.attempts.inc({ outcome: 'unavailable' }, 1),
         () =>
           bundle.authenticateDuration.observe({ outcome: 'unavailable' }, event.durationMs / 1000),

@@ -1,0 +1,160 @@
+import {
+  type Attributes,
+  type BatchObservableCallback,
+  type Counter,
+  type Histogram,
+  type Meter,
+  type ObservableGauge,
+  ValueType,
+} from '@opentelemetry/api';
+import { attemptOutcome } from '../hooks/attempt-outcome.js';
+import type {
+  AttachedAuth,
+  AttemptEvent,
+  CircuitStateName,
+  FallbackEvent,
+  LookupEvent,
+  UnavailableEvent,
+} from '../hooks/events.js';
+import { unavailableKind } from './auth-spans.js';
+import { ATTR, DURATION_BUCKETS_S, METRIC } from './semantic-names.js';
+
+const CIRCUIT_STATES: readonly CircuitStateName[] = ['closed', 'open', 'half-open', 'isolated'];
+
+/** The provider name the core uses for a password check that failed after a lookup answered. */
+const PASSWORD_VERIFIER = 'password-verifier';
+
+/**
+ * The metrics, in OpenTelemetry's style: counters and histograms recorded
+ * from the events, two gauges read from the authenticator at collection time.
+ * Every attribute is low-cardinality: outcome, provider, kind, state.
+ */
+export class AuthMetrics {
+  readonly #meter: Meter;
+  readonly #attempts: Counter;
+  readonly #duration: Histogram;
+  readonly #lookupDuration: Histogram;
+  readonly #failures: Counter;
+  readonly #fallbacks: Counter;
+  readonly #state: ObservableGauge;
+  readonly #serving: ObservableGauge;
+  #view: AttachedAuth | undefined;
+  #attached = false;
+  /** The provider that answered the last answered call; none after an outage. */
+  #servingProvider: string | undefined;
+
+  constructor(meter: Meter) {
+    this.#meter = meter;
+    this.#attempts = meter.createCounter(METRIC.attempts, {
+      unit: '{attempt}',
+      description: 'authenticate() calls, by outcome.',
+      valueType: ValueType.INT,
+    });
+    this.#duration = meter.createHistogram(METRIC.authenticateDuration, {
+      unit: 's',
+      description: 'Duration of authenticate() calls, lookups and password check included.',
+      advice: { explicitBucketBoundaries: [...DURATION_BUCKETS_S] },
+    });
+    this.#lookupDuration = meter.createHistogram(METRIC.lookupDuration, {
+      unit: 's',
+      description: 'Duration of one lookup attempt on one provider (each retry is one).',
+      advice: { explicitBucketBoundaries: [...DURATION_BUCKETS_S] },
+    });
+    this.#failures = meter.createCounter(METRIC.providerFailures, {
+      unit: '{failure}',
+      description: 'Lookup attempts that could not answer, by provider and failure kind.',
+      valueType: ValueType.INT,
+    });
+    this.#fallbacks = meter.createCounter(METRIC.fallbacks, {
+      unit: '{answer}',
+      description: 'Answers served by a provider after earlier ones could not answer.',
+      valueType: ValueType.INT,
+    });
+    // `{provider}` rather than `1`, which Prometheus exporters may render as a `_ratio` suffix.
+    this.#state = meter.createObservableGauge(METRIC.providerState, {
+      unit: '{provider}',
+      description: "1 for each provider's current circuit state, 0 for the others.",
+      valueType: ValueType.INT,
+    });
+    this.#serving = meter.createObservableGauge(METRIC.serving, {
+      unit: '{provider}',
+      description: '1 for the provider that served the last answer, 0 for the others.',
+      valueType: ValueType.INT,
+    });
+  }
+
+  /** Reads the authenticator's health at collection time from now on. Once per hook set. */
+  attach(view: AttachedAuth): void {
+    if (this.#attached) {
+      throw new Error(
+        'this openTelemetryHooks() hook set is already attached to an authenticator; create one per authenticator',
+      );
+    }
+    this.#attached = true;
+    this.#view = view;
+    this.#meter.addBatchObservableCallback(this.#observe, [this.#state, this.#serving]);
+  }
+
+  /** Stops observing and forgets the authenticator. */
+  close(): void {
+    if (this.#view === undefined) return;
+    this.#meter.removeBatchObservableCallback(this.#observe, [this.#state, this.#serving]);
+    this.#view = undefined;
+  }
+
+  lookup(event: LookupEvent): void {
+    this.#lookupDuration.record(event.durationMs / 1000, {
+      [ATTR.provider]: event.provider,
+      [ATTR.lookupResult]: event.result,
+    });
+    if (event.result === 'failed') {
+      this.#failures.add(1, {
+        [ATTR.provider]: event.provider,
+        [ATTR.errorType]: event.kind ?? 'other',
+      });
+    }
+  }
+
+  fallback(event: FallbackEvent): void {
+    this.#fallbacks.add(1, { [ATTR.provider]: event.provider });
+  }
+
+  attempt(event: AttemptEvent): void {
+    const attributes = { [ATTR.outcome]: attemptOutcome(event) };
+    this.#attempts.add(1, attributes);
+    this.#duration.record(event.durationMs / 1000, attributes);
+    // Invalid input and throttled calls reach no provider: who serves is unchanged.
+    if (event.provider !== undefined) this.#servingProvider = event.provider;
+  }
+
+  unavailable(event: UnavailableEvent): void {
+    this.#attempts.add(1, { [ATTR.outcome]: 'unavailable' });
+    this.#duration.record(event.durationMs / 1000, {
+      [ATTR.outcome]: 'unavailable',
+      [ATTR.errorType]: unavailableKind(event.failures),
+    });
+    // A password check that failed after a lookup answered says nothing about the providers.
+    if (event.failures.some((failure) => failure.provider !== PASSWORD_VERIFIER)) {
+      this.#servingProvider = undefined;
+    }
+  }
+
+  readonly #observe: BatchObservableCallback = (result) => {
+    const view = this.#view;
+    if (view === undefined) return;
+    for (const provider of view.health().providers) {
+      for (const state of CIRCUIT_STATES) {
+        const attributes: Attributes = {
+          [ATTR.provider]: provider.name,
+          [ATTR.circuitState]: state,
+        };
+        result.observe(this.#state, provider.state === state ? 1 : 0, attributes);
+      }
+    }
+    for (const name of view.providers) {
+      result.observe(this.#serving, name === this.#servingProvider ? 1 : 0, {
+        [ATTR.provider]: name,
+      });
+    }
+  };
+}
