@@ -9,7 +9,7 @@ export default defineConfig({
     alias: [
       { find: /^resilient-auth$/, replacement: src('index.ts') },
       {
-        find: /^resilient-auth\/(express|fastify|hono|passport|next-auth|testing)$/,
+        find: /^resilient-auth\/(express|fastify|hono|passport|next-auth|testing|prometheus|opentelemetry)$/,
         replacement: src('$1/index.ts'),
       },
     ],

@@ -4,6 +4,7 @@
 // paths to the same users table: raw SQL on the app's own pool, and a small
 // pool of its own. Then things go wrong, the way they did in real outages.
 import pg from 'pg';
+import { Registry } from 'prom-client';
 import {
   applyReferenceSchema,
   auditSchemaSql,
@@ -14,6 +15,7 @@ import {
   pgProvider,
   sqlProvider,
 } from 'resilient-auth';
+import { prometheusHooks } from 'resilient-auth/prometheus';
 import { drizzleUsersProvider } from './express-app/auth.mjs';
 import { startEmbeddedPostgres } from './support/embedded-postgres.mjs';
 
@@ -72,6 +74,8 @@ try {
     maxRetryDelayMs: 500,
     logger: { warn: alert, error: alert },
   });
+  // Metrics on the app's own registry, which its /metrics route would serve.
+  const registry = new Registry();
   const auth = createResilientAuth({
     providers: [orm, rawSql, direct],
     // Brute-force protection, its counters in PostgreSQL (shared by every app instance).
@@ -85,6 +89,7 @@ try {
     },
     hooks: [
       audit,
+      prometheusHooks({ registry }),
       {
         onThrottleStoreFailure: (e) =>
           alert(`throttle store (${e.store}) failing: counting in memory meanwhile`),
@@ -228,6 +233,13 @@ try {
   say(
     "   Still refused: the block holds from this process's memory, and outages count against no one.",
   );
+  // What Prometheus scrapes at this moment (histogram buckets left out; _sum and _count stay).
+  const exposition = (await registry.metrics())
+    .split('\n')
+    .filter((line) => line !== '' && !line.startsWith('# HELP') && !/_bucket\{/.test(line));
+  say();
+  say('   GET /metrics at the end of the outage (prometheusHooks; histogram buckets left out):');
+  for (const line of exposition) say(`     ${line}`);
   await server.start();
 
   for (const client of held) client.release();

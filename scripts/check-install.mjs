@@ -3,7 +3,9 @@
 // peer pg, that the memory provider works without pg (ESM and CommonJS), that
 // pgProvider says clearly what is missing, and that it works once pg is added;
 // that the adapters needing no runtime peer load without one, and that the
-// Hono adapter's module graph holds nothing Node-only (the adapter itself must not tie Hono to Node).
+// Hono adapter's module graph holds nothing Node-only (the adapter itself must not tie Hono to Node);
+// that the Prometheus and OpenTelemetry hook sets build with their peer, and that the
+// `resilient-auth` bin runs `doctor`.
 // Run after `npm run build`; part of `npm run check:package`.
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -77,8 +79,48 @@ try {
   if (nodeOnly.length > 0)
     throw new Error(`resilient-auth/hono imports Node-only modules: ${nodeOnly.join(', ')}`);
   console.log('  resilient-auth/hono: no Node-only module in its import graph');
-  npm(['install', 'pg@^8.11.0'], project);
+  npm(['install', 'pg@^8.11.0', 'prom-client@^15.0.0', '@opentelemetry/api@^1.9.0'], project);
   node(project, 'with-pg', `import('resilient-auth').then((lib) => {${login}})`);
+  for (const [subpath, factory] of [
+    ['prometheus', `prometheusHooks({ registry: new (require('prom-client').Registry)() })`],
+    ['opentelemetry', 'openTelemetryHooks()'],
+  ]) {
+    node(
+      project,
+      subpath,
+      `const load = (lib) => { const { ${factory.split('(')[0]} } = lib; return ${factory}; };
+       import('resilient-auth/${subpath}').then(load).then(() => load(require('resilient-auth/${subpath}')))
+         .then(() => console.log('  resilient-auth/' + process.argv[1] + ': its hook set builds (ESM and CJS) with its peer installed'))
+         .catch((error) => { console.error(error); process.exit(1); });`,
+    );
+  }
+  // The bin, as `npx resilient-auth` finds it: usage on --help, exit 2 (could not run) without a config.
+  const bin = (args) => {
+    try {
+      return {
+        status: 0,
+        out: execFileSync('npx', ['--no-install', 'resilient-auth', ...args], {
+          cwd: project,
+          encoding: 'utf8',
+          stdio: 'pipe',
+          env: { ...process.env, DATABASE_URL: '' },
+        }),
+      };
+    } catch (error) {
+      return { status: error.status, out: `${error.stdout}${error.stderr}` };
+    }
+  };
+  const help = bin(['doctor', '--help']);
+  if (help.status !== 0 || !/doctor/.test(help.out))
+    throw new Error(`resilient-auth doctor --help: exit ${help.status}: ${help.out}`);
+  const unconfigured = bin(['doctor']);
+  if (unconfigured.status !== 2)
+    throw new Error(
+      `resilient-auth doctor without a config: expected exit 2, got ${unconfigured.status}: ${unconfigured.out}`,
+    );
+  console.log(
+    '  bin resilient-auth: doctor --help exits 0; without a config it exits 2 and says why',
+  );
 } finally {
   await rm(project, { recursive: true, force: true });
 }
