@@ -49,7 +49,7 @@ export async function checkProvider(
     });
 
   let started = performance.now();
-  let session: DoctorSession;
+  let session: DoctorSession | undefined;
   try {
     session = await openSession(options.driver, target.connectionString, options.timeoutMs);
     const [row] = await session.query(
@@ -64,6 +64,8 @@ export async function checkProvider(
       started,
     );
   } catch (error) {
+    // Connected, but the first query failed (timed out, say): hang up all the same.
+    await session?.close();
     report('connect', connectFailure(error, target, options.timeoutMs), started);
     for (const check of CHECK_NAMES.slice(1)) {
       report(check, skip('not run: cannot connect'), performance.now());

@@ -86,6 +86,7 @@ export async function runDoctor(
     redactor.add(connectionPassword(driver, provider.connectionString));
   }
   redactor.add(config.canary?.password);
+  redactor.add(config.canary?.identifier);
 
   const logger: Logger = {
     warn: (message) => io.stderr.write(`resilient-auth doctor: ${redactor.redact(message)}\n`),

@@ -141,6 +141,9 @@ export interface RecoveredEvent {
   readonly provider: string;
 }
 
+/** The `provider` of the one failure when the password could not be checked after a lookup answered. */
+export const VERIFIER_FAILURE_PROVIDER = 'password-verifier';
+
 /**
  * No provider could answer, or the password could not be checked (provider
  * `password-verifier`: `VERIFIER_FAILED`, or `OVERLOADED` when shed);

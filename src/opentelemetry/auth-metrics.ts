@@ -16,13 +16,11 @@ import type {
   LookupEvent,
   UnavailableEvent,
 } from '../hooks/events.js';
+import { VERIFIER_FAILURE_PROVIDER } from '../hooks/events.js';
 import { unavailableKind } from './auth-spans.js';
-import { ATTR, DURATION_BUCKETS_S, METRIC } from './semantic-names.js';
+import { DURATION_BUCKETS_S, METRIC, METRIC_ATTR } from './semantic-names.js';
 
 const CIRCUIT_STATES: readonly CircuitStateName[] = ['closed', 'open', 'half-open', 'isolated'];
-
-/** The provider name the core uses for a password check that failed after a lookup answered. */
-const PASSWORD_VERIFIER = 'password-verifier';
 
 /**
  * The metrics, in OpenTelemetry's style: counters and histograms recorded
@@ -104,23 +102,23 @@ export class AuthMetrics {
 
   lookup(event: LookupEvent): void {
     this.#lookupDuration.record(event.durationMs / 1000, {
-      [ATTR.provider]: event.provider,
-      [ATTR.lookupResult]: event.result,
+      [METRIC_ATTR.provider]: event.provider,
+      [METRIC_ATTR.result]: event.result,
     });
     if (event.result === 'failed') {
       this.#failures.add(1, {
-        [ATTR.provider]: event.provider,
-        [ATTR.errorType]: event.kind ?? 'other',
+        [METRIC_ATTR.provider]: event.provider,
+        [METRIC_ATTR.errorType]: event.kind ?? 'other',
       });
     }
   }
 
   fallback(event: FallbackEvent): void {
-    this.#fallbacks.add(1, { [ATTR.provider]: event.provider });
+    this.#fallbacks.add(1, { [METRIC_ATTR.provider]: event.provider });
   }
 
   attempt(event: AttemptEvent): void {
-    const attributes = { [ATTR.outcome]: attemptOutcome(event) };
+    const attributes = { [METRIC_ATTR.outcome]: attemptOutcome(event) };
     this.#attempts.add(1, attributes);
     this.#duration.record(event.durationMs / 1000, attributes);
     // Invalid input and throttled calls reach no provider: who serves is unchanged.
@@ -128,13 +126,13 @@ export class AuthMetrics {
   }
 
   unavailable(event: UnavailableEvent): void {
-    this.#attempts.add(1, { [ATTR.outcome]: 'unavailable' });
+    this.#attempts.add(1, { [METRIC_ATTR.outcome]: 'unavailable' });
     this.#duration.record(event.durationMs / 1000, {
-      [ATTR.outcome]: 'unavailable',
-      [ATTR.errorType]: unavailableKind(event.failures),
+      [METRIC_ATTR.outcome]: 'unavailable',
+      [METRIC_ATTR.errorType]: unavailableKind(event.failures),
     });
     // A password check that failed after a lookup answered says nothing about the providers.
-    if (event.failures.some((failure) => failure.provider !== PASSWORD_VERIFIER)) {
+    if (event.failures.some((failure) => failure.provider !== VERIFIER_FAILURE_PROVIDER)) {
       this.#servingProvider = undefined;
     }
   }
@@ -145,15 +143,15 @@ export class AuthMetrics {
     for (const provider of view.health().providers) {
       for (const state of CIRCUIT_STATES) {
         const attributes: Attributes = {
-          [ATTR.provider]: provider.name,
-          [ATTR.circuitState]: state,
+          [METRIC_ATTR.provider]: provider.name,
+          [METRIC_ATTR.state]: state,
         };
         result.observe(this.#state, provider.state === state ? 1 : 0, attributes);
       }
     }
     for (const name of view.providers) {
       result.observe(this.#serving, name === this.#servingProvider ? 1 : 0, {
-        [ATTR.provider]: name,
+        [METRIC_ATTR.provider]: name,
       });
     }
   };

@@ -37,6 +37,20 @@ export const ATTR = Object.freeze({
   errorType: 'error.type',
 });
 
+/**
+ * Metric attribute keys: short, as the metric names scope them (`outcome` on
+ * `resilient_auth.attempts`), so that a Prometheus exporter yields the labels
+ * `prometheusHooks()` uses and the example alert rules read; OpenTelemetry's
+ * own `error.type` for the failure kind.
+ */
+export const METRIC_ATTR = Object.freeze({
+  outcome: 'outcome',
+  provider: 'provider',
+  result: 'result',
+  state: 'state',
+  errorType: 'error.type',
+});
+
 /** Metric names, after ASP.NET Core Identity's `aspnetcore.identity.sign_in.*`. */
 export const METRIC = Object.freeze({
   attempts: 'resilient_auth.attempts',

@@ -149,17 +149,28 @@ class Authenticator<U> implements ResilientAuth<U> {
     this.#attachHookSets();
   }
 
-  /** Hands every hook set with an `attach()` what it may read later; a throw fails the creation. */
+  /**
+   * Hands every hook set with an `attach()` what it may read later. A throw
+   * fails the creation, after closing the sets already attached (a metrics
+   * set would report the authenticator that never was).
+   */
   #attachHookSets(): void {
     const view: AttachedAuth = Object.freeze({
       providers: Object.freeze(this.#chain.slots.map((slot) => slot.name)),
       health: () => this.health(),
     });
+    const attached: AuthHooks[] = [];
     this.#hookSets.forEach((set, index) => {
       if (typeof set.attach !== 'function') return;
       try {
         set.attach(view);
+        attached.push(set);
       } catch (error) {
+        for (const done of attached) {
+          Promise.resolve()
+            .then(() => done.close?.())
+            .catch(() => undefined);
+        }
         throw new ConfigError(
           'hooks',
           `hook set #${index}: attach() failed: ${safeMessage(error)}`,

@@ -1,7 +1,11 @@
 import { safeMessage } from '../errors/classify.js';
 import { AuthUnavailableError, failureOf, ResilientAuthError } from '../errors/errors.js';
 import type { EventSink } from '../hooks/dispatch.js';
-import type { RejectionCause, ThrottleLimitName } from '../hooks/events.js';
+import {
+  type RejectionCause,
+  type ThrottleLimitName,
+  VERIFIER_FAILURE_PROVIDER,
+} from '../hooks/events.js';
 import type { Logger } from '../hooks/logger.js';
 import type { PasswordVerifier, VerifyOptions } from '../password/verifier.js';
 import type { Account } from '../providers/provider.js';
@@ -280,7 +284,7 @@ export class CredentialDecision<U> {
             `password verification failed: ${safeMessage(error)}`,
             { cause: error },
           );
-    const failure = failureOf('password-verifier', failed, {
+    const failure = failureOf(VERIFIER_FAILURE_PROVIDER, failed, {
       attempts: 1,
       durationMs: performance.now() - attempt.started,
     });

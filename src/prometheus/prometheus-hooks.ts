@@ -8,6 +8,7 @@ import type {
   ProviderFailureEvent,
   UnavailableEvent,
 } from '../hooks/events.js';
+import { VERIFIER_FAILURE_PROVIDER } from '../hooks/events.js';
 import { runEach } from '../hooks/run-each.js';
 import { type AttachedView, sharedBundle } from './metric-bundle.js';
 import { type PrometheusHooksOptions, parsePrometheusOptions } from './prometheus-options.js';
@@ -103,7 +104,13 @@ export function prometheusHooks(options: PrometheusHooksOptions): PrometheusHook
     },
 
     onUnavailable(event) {
-      if (view !== undefined) view.serving = undefined;
+      // A password check that failed after a lookup answered says nothing about the providers.
+      if (
+        view !== undefined &&
+        event.failures.some((f) => f.provider !== VERIFIER_FAILURE_PROVIDER)
+      ) {
+        view.serving = undefined;
+      }
       runEach(
         () => bundle.attempts.inc({ outcome: 'unavailable' }, 1),
         () =>

@@ -81,6 +81,25 @@ describe('hooks', () => {
     );
   });
 
+  it('closes the hook sets it had attached when a later attach() throws, so none reports an authenticator that never was', async () => {
+    const closed: string[] = [];
+    const build = () =>
+      twoProviders({
+        hooks: [
+          { attach: () => undefined, close: async () => void closed.push('metrics') },
+          { close: async () => void closed.push('never attached') },
+          {
+            attach() {
+              throw new Error('already attached');
+            },
+          },
+        ],
+      });
+    expect(build).toThrow(/hook set #2: attach\(\) failed: already attached/);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(closed).toEqual(['metrics']);
+  });
+
   it('gives every event of one call the same call object, and each call its own', async () => {
     const { hooks, events } = recordingHooks();
     const { auth, primary } = twoProviders({ hooks });

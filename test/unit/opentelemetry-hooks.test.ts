@@ -425,10 +425,10 @@ describe('openTelemetryHooks: metrics', () => {
     const lookup = await t.metric('resilient_auth.provider.lookup.duration');
     expect(lookup?.descriptor).toMatchObject({ unit: 's' });
     expect(await t.points('resilient_auth.provider.lookup.duration')).toEqual({
-      'lookup.result=found,provider=primary': 1,
-      'lookup.result=not_found,provider=primary': 1,
-      'lookup.result=failed,provider=primary': 3,
-      'lookup.result=found,provider=fallback': 2,
+      'provider=primary,result=found': 1,
+      'provider=primary,result=not_found': 1,
+      'provider=primary,result=failed': 3,
+      'provider=fallback,result=found': 2,
     });
     expect(await t.points('resilient_auth.provider.failures')).toEqual({
       'error.type=connection,provider=primary': 2,
@@ -444,7 +444,7 @@ describe('openTelemetryHooks: metrics', () => {
       return Object.fromEntries(
         Object.entries(all)
           .filter(([k]) => k.includes(`provider=${provider}`))
-          .map(([k, v]) => [k.replace(/,?provider=[^,]+/, '').replace('circuit.state=', ''), v]),
+          .map(([k, v]) => [k.replace(/provider=[^,]+,?/, '').replace('state=', ''), v]),
       );
     };
     expect(await states('primary')).toEqual({ closed: 1, open: 0, 'half-open': 0, isolated: 0 });
@@ -517,8 +517,8 @@ describe('openTelemetryHooks: metrics', () => {
     // callback is gone is that a change of state after close() is not read.
     t.auth.isolate('primary');
     expect(await t.points('resilient_auth.provider.state')).toMatchObject({
-      'circuit.state=closed,provider=primary': 1,
-      'circuit.state=isolated,provider=primary': 0,
+      'provider=primary,state=closed': 1,
+      'provider=primary,state=isolated': 0,
     });
   });
 });

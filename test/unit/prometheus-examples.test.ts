@@ -58,7 +58,7 @@ describe('examples/prometheus-alerts.yml', () => {
     const byName = new Map(rules.map((rule) => [rule.alert, rule]));
     expect(byName.get('ResilientAuthDegraded')).toMatchObject({
       expr: expect.stringContaining('resilient_auth_fallback_total'),
-      for: '1m',
+      for: '2m',
     });
     expect(byName.get('ResilientAuthUnavailable')?.expr).toMatch(
       /increase\(resilient_auth_attempts_total\{outcome="unavailable"\}\[\w+\]\)\) > 0$/,

@@ -242,6 +242,22 @@ describe('prometheusHooks: what each login counts', () => {
       ]),
     );
   });
+
+  it('a password check that failed after the lookup answered leaves who serves unchanged', async () => {
+    const { auth, verifier, registry } = withMetrics();
+    await auth.authenticate(login);
+    verifier.verify = async () => {
+      throw new Error('worker crashed');
+    };
+    await unavailable(auth.authenticate(login));
+    expect(await scrape(registry)).toEqual(
+      expect.arrayContaining([
+        'resilient_auth_attempts_total{outcome="unavailable"} 1',
+        'resilient_auth_serving{provider="primary"} 1',
+        'resilient_auth_serving{provider="fallback"} 0',
+      ]),
+    );
+  });
 });
 
 describe('prometheusHooks: provider_state at scrape time', () => {
