@@ -1,4 +1,9 @@
-import type { PgClient, PgDriver, PgPool } from '../providers/pg-driver.js';
+import {
+  connectionFields,
+  type PgClient,
+  type PgDriver,
+  type PgPool,
+} from '../providers/pg-driver.js';
 import type { Queryable, Row } from '../providers/queryable.js';
 
 /** One connection of the doctor to one provider's database, for all of its checks. */
@@ -24,12 +29,8 @@ export class UnparsableConnectionString extends Error {
  * message even where `safeMessage` would not recognise it.
  */
 export function connectionPassword(driver: PgDriver, connectionString: string): string | undefined {
-  try {
-    const password = driver.parse(connectionString).password;
-    return typeof password === 'string' && password !== '' ? password : undefined;
-  } catch {
-    return undefined;
-  }
+  const password = connectionFields(driver.parse, connectionString)?.password;
+  return typeof password === 'string' ? password : undefined;
 }
 
 /**
@@ -43,19 +44,11 @@ export async function openSession(
   connectionString: string,
   timeoutMs: number,
 ): Promise<DoctorSession> {
-  let parsed: Readonly<Record<string, unknown>>;
-  try {
-    parsed = driver.parse(connectionString);
-  } catch {
-    throw new UnparsableConnectionString();
-  }
-  const fields = Object.fromEntries(
-    Object.entries(parsed).filter(([, v]) => v !== undefined && v !== null && v !== ''),
-  );
+  const fields = connectionFields(driver.parse, connectionString);
+  if (fields === undefined) throw new UnparsableConnectionString();
   const pool: PgPool = new driver.Pool({
     application_name: 'resilient-auth-doctor',
     ...fields,
-    ...(fields.port === undefined ? {} : { port: Number(fields.port) }),
     max: 1,
     allowExitOnIdle: true,
     connectionTimeoutMillis: timeoutMs,

@@ -29,6 +29,31 @@ export interface PgDriver {
   readonly parse: (connectionString: string) => Readonly<Record<string, unknown>>;
 }
 
+/**
+ * A connection string as separate pool fields, not a string, so pg-pool
+ * keeps the password non-enumerable; every parameter is kept (options=-c
+ * search_path=..., application_name, ...), empty ones dropped, the port a
+ * number. `undefined` when it cannot be parsed: pg's message may quote the
+ * string, password and all, so callers say so in their own words.
+ */
+export function connectionFields(
+  parse: PgDriver['parse'],
+  connectionString: string,
+): Readonly<Record<string, unknown>> | undefined {
+  let parsed: Readonly<Record<string, unknown>>;
+  try {
+    parsed = parse(connectionString);
+  } catch {
+    return undefined;
+  }
+  const fields = Object.fromEntries(
+    Object.entries(parsed).filter(
+      ([, value]) => value !== undefined && value !== null && value !== '',
+    ),
+  );
+  return fields.port === undefined ? fields : { ...fields, port: Number(fields.port) };
+}
+
 let driver: PgDriver | undefined;
 
 /**

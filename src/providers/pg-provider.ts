@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ConfigError, ResilientAuthError } from '../errors/errors.js';
 import type { UserRow } from './columns.js';
-import { loadPg, type PgClient, type PgPool } from './pg-driver.js';
+import { connectionFields, loadPg, type PgClient, type PgPool } from './pg-driver.js';
 import type { AuthProvider, AuthUser } from './provider.js';
 import type { Queryable, Row } from './queryable.js';
 import { type TableOptions, tableProvider } from './table-lookup.js';
@@ -198,27 +198,12 @@ function connectionConfig(
     if (own) throw new ConfigError(`pgProvider.pool.${option}`, `set by pgProvider: use ${own}`);
   }
   if (options.connectionString === undefined) return { ...options.pool };
-  let parsed: Readonly<Record<string, unknown>>;
-  try {
-    parsed = parse(options.connectionString);
-  } catch {
-    // The string itself may hold a password: never echo it.
+  const fields = connectionFields(parse, options.connectionString);
+  if (fields === undefined) {
     throw new ConfigError(
       'pgProvider.connectionString',
       'is not a valid PostgreSQL connection string',
     );
   }
-  // Passed as separate fields, not as a connection string, so pg-pool keeps the
-  // password non-enumerable; every other parameter of the string is kept too
-  // (options=-c search_path=..., application_name, ...).
-  const fields = Object.fromEntries(
-    Object.entries(parsed).filter(
-      ([, value]) => value !== undefined && value !== null && value !== '',
-    ),
-  );
-  return {
-    ...options.pool,
-    ...fields,
-    ...(fields.port === undefined ? {} : { port: Number(fields.port) }),
-  };
+  return { ...options.pool, ...fields };
 }
