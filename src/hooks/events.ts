@@ -38,6 +38,17 @@ export type RejectionCause =
 /** A breaker's state as health and events report it. */
 export type CircuitStateName = 'closed' | 'open' | 'half-open' | 'isolated';
 
+/** Every {@link CircuitStateName}: the states a one-hot state metric reports. */
+export const CIRCUIT_STATES = Object.freeze([
+  'closed',
+  'open',
+  'half-open',
+  'isolated',
+] as const) satisfies readonly CircuitStateName[];
+
+// Compile-time: the list above names every state.
+true satisfies CircuitStateName extends (typeof CIRCUIT_STATES)[number] ? true : false;
+
 /**
  * One `authenticate()` call started, its input checked: `onAttempt` or
  * `onUnavailable` ends it. Fired synchronously inside `authenticate()`, so a

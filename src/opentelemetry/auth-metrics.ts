@@ -8,19 +8,17 @@ import {
   ValueType,
 } from '@opentelemetry/api';
 import { attemptOutcome } from '../hooks/attempt-outcome.js';
-import type {
-  AttachedAuth,
-  AttemptEvent,
-  CircuitStateName,
-  FallbackEvent,
-  LookupEvent,
-  UnavailableEvent,
+import {
+  type AttachedAuth,
+  type AttemptEvent,
+  CIRCUIT_STATES,
+  type FallbackEvent,
+  type LookupEvent,
+  type UnavailableEvent,
+  VERIFIER_FAILURE_PROVIDER,
 } from '../hooks/events.js';
-import { VERIFIER_FAILURE_PROVIDER } from '../hooks/events.js';
 import { unavailableKind } from './auth-spans.js';
 import { DURATION_BUCKETS_S, METRIC, METRIC_ATTR } from './semantic-names.js';
-
-const CIRCUIT_STATES: readonly CircuitStateName[] = ['closed', 'open', 'half-open', 'isolated'];
 
 /**
  * The metrics, in OpenTelemetry's style: counters and histograms recorded

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Metric } from 'prom-client';
 import { ConfigError } from '../errors/errors.js';
-import type { AttachedAuth, CircuitStateName } from '../hooks/events.js';
-import { CIRCUIT_STATES, type MetricNames, metricNames } from './metric-names.js';
+import { type AttachedAuth, CIRCUIT_STATES, type CircuitStateName } from '../hooks/events.js';
+import { type MetricNames, metricNames } from './metric-names.js';
 import type { ParsedPrometheusOptions, PrometheusRegistry } from './prometheus-options.js';
 
 /** One authenticator as the metrics see it: what `attach()` gave, and who served its last answer. */

@@ -1,15 +1,3 @@
-import type { CircuitStateName } from '../hooks/events.js';
-
-/** Every `state` label value of `resilient_auth_provider_state`. */
-export const CIRCUIT_STATES = Object.freeze([
-  'closed',
-  'open',
-  'half-open',
-  'isolated',
-] as const) satisfies readonly CircuitStateName[];
-
-true satisfies CircuitStateName extends (typeof CIRCUIT_STATES)[number] ? true : false;
-
 /** The metric names of one prefix, e.g. `attempts: 'resilient_auth_attempts_total'`. */
 export interface MetricNames {
   readonly attempts: string;
