@@ -1,10 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
-import { assertHealthSource, parseHealthOptions } from '../http/adapter-options.js';
-import {
-  type HealthResponseOptions,
-  type HealthSource,
-  healthResponse,
-} from '../http/health-response.js';
+import { healthResponder } from '../http/adapter-options.js';
+import type { HealthResponseOptions, HealthSource } from '../http/health-response.js';
 import { forwardError } from './forward-error.js';
 
 /** The route handler {@link healthHandler} returns. */
@@ -27,10 +23,9 @@ export function healthHandler(
   auth: HealthSource,
   options?: HealthResponseOptions,
 ): HealthMiddleware {
-  assertHealthSource('healthHandler', auth);
-  const parsed = parseHealthOptions('healthHandler', options);
+  const respond = healthResponder('healthHandler', auth, options);
   return (_req, res, next) => {
-    healthResponse(auth, parsed).then(
+    respond().then(
       ({ status, headers, body }) => {
         // `send` of a string, not `json`: Express would add its own content type otherwise.
         res.status(status).set(headers).send(JSON.stringify(body));

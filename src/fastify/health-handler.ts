@@ -1,10 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { assertHealthSource, parseHealthOptions } from '../http/adapter-options.js';
-import {
-  type HealthResponseOptions,
-  type HealthSource,
-  healthResponse,
-} from '../http/health-response.js';
+import { healthResponder } from '../http/adapter-options.js';
+import type { HealthResponseOptions, HealthSource } from '../http/health-response.js';
 
 /** Options of {@link healthHandler}: the probe, and whether readiness runs active checks. */
 export type HealthHandlerOptions = HealthResponseOptions;
@@ -28,10 +24,9 @@ export function healthHandler(
   auth: HealthSource,
   options?: HealthHandlerOptions,
 ): HealthRouteHandler {
-  assertHealthSource('healthHandler', auth);
-  const parsed = parseHealthOptions('healthHandler', options);
+  const respond = healthResponder('healthHandler', auth, options);
   return async function health(_request, reply) {
-    const { status, headers, body } = await healthResponse(auth, parsed);
+    const { status, headers, body } = await respond();
     return reply.code(status).headers(headers).send(body);
   };
 }

@@ -1,10 +1,6 @@
 import type { Context } from 'hono';
-import { assertHealthSource, parseHealthOptions } from '../http/adapter-options.js';
-import {
-  type HealthResponseOptions,
-  type HealthSource,
-  healthResponse,
-} from '../http/health-response.js';
+import { healthResponder } from '../http/adapter-options.js';
+import type { HealthResponseOptions, HealthSource } from '../http/health-response.js';
 
 /**
  * A Hono handler for a health endpoint: `application/health+json` in the IETF
@@ -23,10 +19,9 @@ export function healthHandler(
   auth: HealthSource,
   options?: HealthResponseOptions,
 ): (c: Context) => Promise<Response> {
-  assertHealthSource('healthHandler', auth);
-  const parsed = parseHealthOptions('healthHandler', options);
+  const respond = healthResponder('healthHandler', auth, options);
   return async (c) => {
-    const { status, headers, body } = await healthResponse(auth, parsed);
+    const { status, headers, body } = await respond();
     return c.body(JSON.stringify(body), status, { ...headers });
   };
 }

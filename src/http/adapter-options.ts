@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors/errors.js';
 import { parseFactoryOptions } from '../errors/factory-options.js';
-import type { HealthResponseOptions } from './health-response.js';
+import {
+  type HealthHttpResponse,
+  type HealthResponseOptions,
+  type HealthSource,
+  healthResponse,
+} from './health-response.js';
 import { DEFAULT_LOGIN_FIELDS, type LoginFields } from './login-response.js';
 
 const fieldName = z.string().min(1).max(128);
@@ -48,9 +53,20 @@ const healthSchema = z.strictObject({
   activeCheck: z.boolean().optional(),
 }) satisfies z.ZodType<HealthResponseOptions>;
 
-/** Validates `healthHandler` options; a `ConfigError` naming `factory.option` otherwise. */
-export function parseHealthOptions(factory: string, options: unknown): HealthResponseOptions {
-  return parseFactoryOptions(factory, healthSchema, options ?? {});
+/**
+ * What every adapter's `healthHandler` does besides its framework's part:
+ * checks `auth` and the options at construction (a wrong argument fails at
+ * startup with a `ConfigError` naming `factory.option`, not on every
+ * request), then answers each request with {@link healthResponse}.
+ */
+export function healthResponder(
+  factory: string,
+  auth: HealthSource,
+  options: HealthResponseOptions | undefined,
+): () => Promise<HealthHttpResponse> {
+  assertHealthSource(factory, auth);
+  const parsed = parseFactoryOptions(factory, healthSchema, options ?? {});
+  return () => healthResponse(auth, parsed);
 }
 
 /**

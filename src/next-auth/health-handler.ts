@@ -1,9 +1,5 @@
-import { assertHealthSource, parseHealthOptions } from '../http/adapter-options.js';
-import {
-  type HealthResponseOptions,
-  type HealthSource,
-  healthResponse,
-} from '../http/health-response.js';
+import { healthResponder } from '../http/adapter-options.js';
+import type { HealthResponseOptions, HealthSource } from '../http/health-response.js';
 
 /**
  * A Next.js route handler (or any Fetch-style `(request) => Response`) for a
@@ -24,10 +20,9 @@ export function healthHandler(
   auth: HealthSource,
   options?: HealthResponseOptions,
 ): (request?: Request) => Promise<Response> {
-  assertHealthSource('healthHandler', auth);
-  const parsed = parseHealthOptions('healthHandler', options);
+  const respond = healthResponder('healthHandler', auth, options);
   return async () => {
-    const { status, headers, body } = await healthResponse(auth, parsed);
+    const { status, headers, body } = await respond();
     return new Response(JSON.stringify(body), { status, headers });
   };
 }
