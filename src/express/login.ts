@@ -7,7 +7,7 @@ import {
   loginFieldsShape,
   parseLoginOptions,
 } from '../http/adapter-options.js';
-import { type Authenticator, authenticateBody, requestContext } from '../http/login-response.js';
+import { type Authenticator, authenticateBody } from '../http/login-response.js';
 import type { AuthSuccess } from '../orchestrator/result.js';
 import type { AuthUser } from '../providers/provider.js';
 import { forwardError } from './forward-error.js';
@@ -126,11 +126,12 @@ export function login<U>(
   };
 }
 
+// authenticateBody cuts it to what the library accepts and leaves out absent values.
 function defaultContext(req: Request): RequestContext {
   const requestId = req.headers['x-request-id'];
-  return requestContext({
+  return {
     ip: req.ip,
     userAgent: req.headers['user-agent'],
     requestId: typeof requestId === 'string' ? requestId : undefined,
-  });
+  };
 }

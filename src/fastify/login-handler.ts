@@ -11,7 +11,6 @@ import {
   type Authenticator,
   type AuthHttpError,
   authenticateBody,
-  requestContext,
 } from '../http/login-response.js';
 import type { AuthSuccess } from '../orchestrator/result.js';
 import type { AuthUser } from '../providers/provider.js';
@@ -52,12 +51,12 @@ export interface LoginHandlerOptions<U = AuthUser> {
 /** A Fastify route handler, for `app.post(url, handler)` or a route's `handler`. */
 export type LoginRouteHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
-const defaultContext = (request: FastifyRequest): RequestContext =>
-  requestContext({
-    ip: request.ip,
-    userAgent: request.headers['user-agent'],
-    requestId: request.id,
-  });
+// authenticateBody cuts it to what the library accepts and leaves out absent values.
+const defaultContext = (request: FastifyRequest): RequestContext => ({
+  ip: request.ip,
+  userAgent: request.headers['user-agent'],
+  requestId: request.id,
+});
 
 /**
  * A route handler that authenticates the parsed `request.body` and answers

@@ -11,7 +11,7 @@ import {
   trustProxySchema,
 } from '../http/adapter-options.js';
 import { forwardedClientIp, type TrustProxy } from '../http/forwarded-for.js';
-import { type Authenticator, authenticateBody, requestContext } from '../http/login-response.js';
+import { type Authenticator, authenticateBody } from '../http/login-response.js';
 import type { AuthSuccess } from '../orchestrator/result.js';
 import type { AuthUser } from '../providers/provider.js';
 import { readLoginBody } from './login-body.js';
@@ -104,12 +104,12 @@ export function login<U = AuthUser>(
       : nodeSocketAddress);
   const contextOf =
     parsed.context ??
-    ((c: Context) =>
-      requestContext({
-        ip: ip(c),
-        userAgent: c.req.header('user-agent'),
-        requestId: c.req.header('x-request-id'),
-      }));
+    // authenticateBody cuts it to what the library accepts and leaves out absent values.
+    ((c: Context): RequestContext => ({
+      ip: ip(c),
+      userAgent: c.req.header('user-agent'),
+      requestId: c.req.header('x-request-id'),
+    }));
   return createMiddleware<LoginEnv<U>>(async (c, next) => {
     const outcome = await authenticateBody(auth, await readLoginBody(c), fields, contextOf(c));
     if (!outcome.ok) throw loginException(outcome.error);

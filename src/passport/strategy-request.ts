@@ -1,5 +1,4 @@
 import type { RequestContext } from '../hooks/events.js';
-import { requestContext } from '../http/login-response.js';
 
 /**
  * The parts of a request {@link ResilientAuthStrategy} reads. Express's
@@ -26,15 +25,15 @@ export interface StrategyResponse {
 
 /**
  * The default request context: the client address (`req.ip`, else the
- * socket's), the `User-Agent` and `X-Request-Id` headers, each cut to what the
- * library accepts.
+ * socket's), the `User-Agent` and `X-Request-Id` headers (`authenticateBody`
+ * cuts each to what the library accepts).
  */
 export function defaultStrategyContext(req: StrategyRequest): RequestContext {
-  return requestContext({
+  return {
     ip: req.ip ?? req.socket?.remoteAddress,
     userAgent: header(req, 'user-agent'),
     requestId: header(req, 'x-request-id'),
-  });
+  };
 }
 
 function header(req: StrategyRequest, name: string): string | undefined {
