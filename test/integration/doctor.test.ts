@@ -453,6 +453,40 @@ describe('resilient-auth doctor finds what would break login', () => {
     }
   });
 
+  it('a canary account that is disabled: FAIL canary with the reason and what to set', async () => {
+    await referenceTable('canary_disabled');
+    await db.pool.query(
+      'INSERT INTO canary_disabled (email, password_hash, is_active) VALUES ($1, $2, false)',
+      [CANARY.identifier, await hashPassword(CANARY.password, 4)],
+    );
+    const { code, by } = await checks({
+      DATABASE_URL: db.url,
+      RESILIENT_AUTH_TABLE: 'canary_disabled',
+      RESILIENT_AUTH_CANARY_IDENTIFIER: CANARY.identifier,
+      RESILIENT_AUTH_CANARY_PASSWORD: CANARY.password,
+    });
+    expect(code).toBe(1);
+    expect(by.canary).toMatchObject({
+      status: 'fail',
+      message: 'the canary login was refused: account_disabled',
+      hint: "the canary account is disabled: set its account's active column to true",
+    });
+  });
+
+  it('a canary login that cannot be decided (its table gone): FAIL canary with the failure kind and code', async () => {
+    const { code, by } = await checks({
+      DATABASE_URL: db.url,
+      RESILIENT_AUTH_TABLE: 'no_such_table',
+      RESILIENT_AUTH_CANARY_IDENTIFIER: CANARY.identifier,
+      RESILIENT_AUTH_CANARY_PASSWORD: CANARY.password,
+    });
+    expect(code).toBe(1);
+    expect(by.canary).toMatchObject({ status: 'fail' });
+    expect(by.canary.message).toMatch(/^the canary login could not be decided: schema \(42P01\): /);
+    expect(by.canary.message).toContain('no_such_table');
+    expect(by.canary.hint).toMatch(/migration|table/);
+  });
+
   it('--canary-identifier picks the account; the password still comes from the environment', async () => {
     const { code, by } = await checks(
       { DATABASE_URL: db.url, RESILIENT_AUTH_CANARY_PASSWORD: CANARY.password },

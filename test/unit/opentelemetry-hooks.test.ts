@@ -484,6 +484,33 @@ describe('openTelemetryHooks: metrics', () => {
     });
   });
 
+  it('records durations in seconds: their sums fit within the wall time of the calls', async () => {
+    const t = instrumented();
+    const started = performance.now();
+    await t.auth.authenticate(login);
+    await t.auth.authenticate(wrong);
+    const wallS = (performance.now() - started) / 1000;
+    for (const name of [
+      'resilient_auth.authenticate.duration',
+      'resilient_auth.provider.lookup.duration',
+    ]) {
+      const points = ((await t.metric(name))?.dataPoints ?? []) as DataPoint<Histogram>[];
+      const sum = points.reduce((total, point) => total + (point.value.sum ?? 0), 0);
+      expect(sum, name).toBeGreaterThan(0);
+      expect(sum, name).toBeLessThanOrEqual(wallS);
+    }
+  });
+
+  it('leaves who serves unchanged after a call that reached no provider (invalid input)', async () => {
+    const t = instrumented();
+    await t.auth.authenticate(login);
+    await t.auth.authenticate({ identifier: '', password: PASSWORD });
+    expect(await t.points('resilient_auth.serving')).toEqual({
+      'provider=primary': 1,
+      'provider=fallback': 0,
+    });
+  });
+
   it('leaves who serves unchanged when only the password check failed', async () => {
     const t = instrumented();
     await t.auth.authenticate(login);
