@@ -1,5 +1,6 @@
 // npm run mutation: mutation testing of the orchestrator, the providers, the
-// errors and the HTTP layer (not in CI: it takes long). Scores go in the README.
+// errors, the HTTP layer, the metrics hook sets and the doctor (not in CI: it
+// takes long). Scores go in the README.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
@@ -10,6 +11,11 @@ export default {
     'src/providers/**/*.ts',
     'src/errors/**/*.ts',
     'src/http/**/*.ts',
+    'src/prometheus/**/*.ts',
+    'src/opentelemetry/**/*.ts',
+    'src/doctor/**/*.ts',
+    // Run as a process by one test only: the runner cannot see its mutants.
+    '!src/doctor/cli.ts',
   ],
   coverageAnalysis: 'perTest',
   concurrency: 2,
