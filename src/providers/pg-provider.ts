@@ -137,8 +137,9 @@ export function pgProvider<U>(options: PgProviderOptions<U>): PgProvider<U> {
       throw error;
     } finally {
       client.off('error', ignore);
-      // An abandoned call (timed out by the orchestrator) may have left the client mid-protocol.
-      client.release(discard || signal?.aborted === true);
+      // The statement has settled here, even when the caller gave up on it (a
+      // timeout, a hedge that won): only an error leaves the client suspect.
+      client.release(discard);
     }
   };
 

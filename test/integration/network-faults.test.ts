@@ -132,6 +132,24 @@ describe('network faults between the direct provider and PostgreSQL', () => {
     },
   );
 
+  it('keeps the connection of a lookup abandoned mid-statement once the statement settles', async () => {
+    const { primary } = setup({ poolSize: 1 });
+    const signal = new AbortController().signal;
+    await primary.findAccount('ada@example.com', { signal });
+    const accepted = proxy.accepted;
+    await proxy.set({ type: 'latency', ms: 100 });
+    // The orchestrator gives up on it (a timeout, a hedge that won) while the statement runs.
+    const caller = new AbortController();
+    const abandoned = primary.findAccount('ada@example.com', { signal: caller.signal });
+    setTimeout(() => caller.abort(new Error('given up')), 20);
+    await expect(abandoned).resolves.toMatchObject({ user: { email: 'ada@example.com' } });
+    await proxy.set({ type: 'pass' });
+    // The client was healthy: the next lookup reuses it, no new connection.
+    await primary.findAccount('ada@example.com', { signal });
+    expect(proxy.accepted).toBe(accepted);
+    expect(primary.poolStats().total).toBe(1);
+  });
+
   it('reports pool exhaustion as such, not as "database down"', async () => {
     const { auth, primary } = setup({ poolSize: 1, connectTimeoutMs: 100, timeoutMs: 1500 });
     await auth.authenticate(login);
