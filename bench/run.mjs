@@ -2,6 +2,7 @@
 // BENCH_QUICK=1 runs short versions (a smoke test in CI); the README's figures come from the full run.
 import { runCoreBenchmarks } from './core.mjs';
 import { runExpressBenchmarks } from './express.mjs';
+import { runHedgingBenchmarks } from './hedging.mjs';
 import { runObservabilityBenchmarks } from './observability.mjs';
 import { runOverloadBenchmarks } from './overload.mjs';
 import { runPostgresBenchmarks } from './postgres.mjs';
@@ -15,3 +16,4 @@ await runOverloadBenchmarks({ quick });
 await runVerifierBenchmarks({ quick });
 await runExpressBenchmarks({ quick });
 await runObservabilityBenchmarks({ quick });
+await runHedgingBenchmarks({ quick });

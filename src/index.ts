@@ -106,8 +106,13 @@ export type {
   ProviderWithPolicy,
   ResilientAuthOptions,
   RetryOptions,
+  SlowCallOptions,
 } from './orchestrator/options.js';
-export { DEFAULT_DEADLINE_MS, DEFAULT_POLICY } from './orchestrator/options.js';
+export {
+  DEFAULT_DEADLINE_MS,
+  DEFAULT_POLICY,
+  DEFAULT_SLOW_CALLS,
+} from './orchestrator/options.js';
 export type {
   AuthFailure,
   AuthFailureReason,

@@ -7,6 +7,11 @@ export type ProxyMode =
   | { readonly type: 'reset' }
   /** Forward, but hold every chunk this long in each direction. */
   | { readonly type: 'latency'; readonly ms: number }
+  /**
+   * A brownout: hold a random `share` of the chunks a client sends (its
+   * queries, mostly) `ms` each, keeping their order; answers pass at once.
+   */
+  | { readonly type: 'slow-share'; readonly share: number; readonly ms: number }
   /** Accept and never answer: bytes in either direction are dropped. */
   | { readonly type: 'blackhole' };
 

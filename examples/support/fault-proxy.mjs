@@ -100,13 +100,26 @@ export class FaultProxy {
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
-    client.on('data', (chunk) => this.#forward(chunk, upstream));
+    // Chunks held by 'slow-share' queue up behind each other: the stream keeps its order.
+    const queued = { ready: Promise.resolve(), held: 0 };
+    client.on('data', (chunk) => this.#forward(chunk, upstream, queued));
     upstream.on('data', (chunk) => this.#forward(chunk, client));
   }
 
-  #forward(chunk, to) {
+  #forward(chunk, to, queued) {
     const mode = this.#mode;
     if (mode.type === 'blackhole') return;
+    if (queued && (queued.held > 0 || (mode.type === 'slow-share' && Math.random() < mode.share))) {
+      const ms = mode.type === 'slow-share' && queued.held === 0 ? mode.ms : 0;
+      queued.held++;
+      queued.ready = queued.ready
+        .then(() => (ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : undefined))
+        .then(() => {
+          queued.held--;
+          if (!to.destroyed) to.write(chunk);
+        });
+      return;
+    }
     if (mode.type === 'latency') {
       setTimeout(() => {
         if (!to.destroyed) to.write(chunk);

@@ -98,8 +98,12 @@ export type ProviderFailureEvent = Omit<FailureSummary, 'attempts' | 'skipped'> 
   readonly context: RequestContext;
 };
 
-/** What one lookup attempt on a provider came to. */
-export type LookupResult = 'found' | 'not_found' | 'failed';
+/**
+ * What one lookup attempt on a provider came to. `cancelled`: a hedged lookup
+ * lost the race to another provider's answer and was cancelled through its
+ * signal; neither an answer nor a failure (no breaker count, no `onProviderFailure`).
+ */
+export type LookupResult = 'found' | 'not_found' | 'failed' | 'cancelled';
 
 /**
  * One lookup attempt on one provider ended: an account found, none (both
@@ -117,6 +121,12 @@ export interface LookupEvent {
   readonly kind?: FailureKind;
   /** With result `failed`: the SQLSTATE, errno or library code, when known. */
   readonly code?: string;
+  /**
+   * True on a hedge: a lookup started because the provider before it had not
+   * answered after its `hedgeAfterMs`. Count them for the extra load hedging
+   * costs (hedged lookups / logins). Absent otherwise.
+   */
+  readonly hedged?: true;
   readonly call: AuthCall;
   readonly context: RequestContext;
 }

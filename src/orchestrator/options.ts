@@ -33,6 +33,30 @@ export interface FailureRateBreakerOptions {
 }
 
 /**
+ * The slow-call breaker: a provider's breaker also opens when too many of its
+ * lookups are slow, even though they answer (a brownout: the store is up but
+ * crawling). resilience4j's `slowCallDurationThreshold` /
+ * `slowCallRateThreshold`. A slow lookup still returns its answer.
+ */
+export interface SlowCallOptions {
+  /** A lookup that takes longer than this (on the injected clock, per attempt) is slow. Required. */
+  readonly slowCallMs: number;
+  /** Share of slow lookups over the window, between 0 and 1, at or above which the breaker opens. Default: `0.5`. */
+  readonly rate?: number;
+  /** Sliding window the share is taken over, on the injected clock. Default: `30000`. */
+  readonly windowMs?: number;
+  /** Below this many lookups in the window the breaker never opens for slowness. Default: `20`. */
+  readonly minimumCalls?: number;
+}
+
+/** {@link SlowCallOptions} with every default filled in. */
+export type ResolvedSlowCalls = Readonly<Required<SlowCallOptions>>;
+
+/** Defaults of {@link SlowCallOptions} (all but the required `slowCallMs`). */
+export const DEFAULT_SLOW_CALLS: Readonly<Required<Omit<SlowCallOptions, 'slowCallMs'>>> =
+  Object.freeze({ rate: 0.5, windowMs: 30_000, minimumCalls: 20 });
+
+/**
  * Resilience policy of one provider: `retry(breaker(timeout(lookup)))`.
  * Give it globally (`policy`) and override per provider (`{ provider, policy }`);
  * the override is merged field by field over the global one.
@@ -46,6 +70,23 @@ export interface PolicyOptions {
   readonly breaker?: ConsecutiveBreakerOptions | FailureRateBreakerOptions;
   /** How long an open breaker skips the provider before one trial call. Default: `10000`. */
   readonly halfOpenAfterMs?: number;
+  /**
+   * Also open the breaker when too many lookups are slow; see
+   * {@link SlowCallOptions}. `false` turns off one inherited from the global
+   * policy. Default: `false` (off).
+   */
+  readonly slowCalls?: SlowCallOptions | false;
+  /**
+   * Hedged lookups (failover mode only): when this provider has not answered
+   * after this many milliseconds, the next provider whose breaker lets it be
+   * called is asked too; the first answer wins and the other lookup is
+   * cancelled through its signal. `'p95'`: after this provider's observed
+   * 95th percentile lookup latency (over its last 200 lookups; no hedging
+   * before 20). At most one hedge per call, within the call's deadline. Costs
+   * extra lookups: each hedge is an `onLookup` event with `hedged: true`.
+   * `false` turns off one inherited from the global policy. Default: `false` (off).
+   */
+  readonly hedgeAfterMs?: number | 'p95' | false;
 }
 
 /** A provider with its own policy overrides. */
@@ -121,6 +162,10 @@ export interface ResolvedPolicy {
   readonly retry: Required<RetryOptions>;
   readonly breaker: ConsecutiveBreakerOptions | FailureRateBreakerOptions;
   readonly halfOpenAfterMs: number;
+  /** Undefined: off. */
+  readonly slowCalls: ResolvedSlowCalls | undefined;
+  /** Undefined: off. */
+  readonly hedgeAfterMs: number | 'p95' | undefined;
 }
 
 /** The options as the core uses them: validated, defaults filled in, each provider with its policy. */
@@ -151,6 +196,8 @@ export const DEFAULT_POLICY: Readonly<Required<Omit<PolicyOptions, 'retry'>>> & 
   retry: Object.freeze({ maxAttempts: 2, baseDelayMs: 25, maxDelayMs: 250 }),
   breaker: Object.freeze({ consecutiveFailures: 5 }),
   halfOpenAfterMs: 10_000,
+  slowCalls: false,
+  hedgeAfterMs: false,
 });
 
 /** Default overall deadline of one `authenticate()` call. */
@@ -181,11 +228,21 @@ const breakerSchema = z.union([
   }),
 ]) satisfies z.ZodType<ConsecutiveBreakerOptions | FailureRateBreakerOptions>;
 
+const slowCallsSchema = z.strictObject({
+  slowCallMs: ms,
+  rate: z.number().gt(0).max(1).optional(),
+  windowMs: ms.optional(),
+  minimumCalls: z.number().int().min(1).max(1_000_000).optional(),
+}) satisfies z.ZodType<SlowCallOptions>;
+true satisfies SameKeys<SlowCallOptions, z.infer<typeof slowCallsSchema>>;
+
 const policySchema = z.strictObject({
   timeoutMs: ms.optional(),
   retry: retrySchema.optional(),
   breaker: breakerSchema.optional(),
   halfOpenAfterMs: ms.optional(),
+  slowCalls: z.union([slowCallsSchema, z.literal(false)]).optional(),
+  hedgeAfterMs: z.union([ms, z.literal('p95'), z.literal(false)]).optional(),
 }) satisfies z.ZodType<PolicyOptions>;
 true satisfies SameKeys<PolicyOptions, z.infer<typeof policySchema>>;
 
@@ -339,6 +396,17 @@ export function parseOptions<U>(options: ResilientAuthOptions<U>): ParsedOptions
     }
     seen.add(provider.name);
   });
+  // Federated: the next provider is another store, asked only when this one has no such account.
+  const hedged = providers.findIndex(({ policy }) => policy.hedgeAfterMs !== undefined);
+  if (hedged !== -1 && data.mode === 'federated') {
+    const own = data.providers[hedged];
+    throw new ConfigError(
+      own !== undefined && 'policy' in own && own.policy?.hedgeAfterMs
+        ? `providers.${hedged}.policy.hedgeAfterMs`
+        : 'policy.hedgeAfterMs',
+      'hedged lookups need mode "failover": federated providers hold different stores, so a hedge would not ask the same question',
+    );
+  }
   return {
     providers,
     mode: data.mode ?? 'failover',
@@ -362,7 +430,14 @@ function resolvePolicy(global?: PolicyOptions, own?: PolicyOptions): ResolvedPol
     breaker: Object.freeze({ ...(own?.breaker ?? global?.breaker ?? DEFAULT_POLICY.breaker) }),
     halfOpenAfterMs:
       own?.halfOpenAfterMs ?? global?.halfOpenAfterMs ?? DEFAULT_POLICY.halfOpenAfterMs,
+    slowCalls: resolveSlowCalls(own?.slowCalls ?? global?.slowCalls ?? DEFAULT_POLICY.slowCalls),
+    hedgeAfterMs:
+      (own?.hedgeAfterMs ?? global?.hedgeAfterMs ?? DEFAULT_POLICY.hedgeAfterMs) || undefined,
   });
+}
+
+function resolveSlowCalls(options: SlowCallOptions | false): ResolvedSlowCalls | undefined {
+  return options === false ? undefined : Object.freeze({ ...DEFAULT_SLOW_CALLS, ...options });
 }
 
 type Issue = z.core.$ZodIssue;

@@ -4,6 +4,7 @@ import {
   ConsecutiveBreaker,
   circuitBreaker,
   handleWhen,
+  type IBreaker,
   type IDisposable,
   SamplingBreaker,
 } from 'cockatiel';
@@ -15,12 +16,39 @@ import { withTimeout } from './attempt-timeout.js';
 import type { CallScope } from './call-scope.js';
 import type { Clock } from './clock.js';
 import type { Deadline } from './deadline.js';
+import { LookupCancelled } from './hedged-lookup.js';
+import { LatencyWindow } from './latency-window.js';
 import type { ResolvedPolicy } from './options.js';
+import { SlowCallBreaker, type SlowCallTrip } from './slow-call-breaker.js';
 
-/** What one provider said within one call. */
+/**
+ * What one provider said within one call: an answer, a failure, or nothing
+ * because the caller cancelled it (a hedge answered first).
+ */
 export type Lookup<U> =
   | { readonly ok: true; readonly account: Account<U> | null }
-  | { readonly ok: false; readonly failure: Failure };
+  | { readonly ok: false; readonly failure: Failure; readonly cancelled?: undefined }
+  | { readonly ok: false; readonly cancelled: true; readonly failure?: undefined };
+
+/** How a lookup is run within a hedged call. */
+export interface LookupOptions {
+  /**
+   * Aborting it cancels the lookup (its provider's signal aborts, retries
+   * stop) unless it is a half-open trial, which runs to its end so that it
+   * decides the breaker.
+   */
+  readonly signal?: AbortSignal;
+  /** Started as a hedge: its events say `hedged: true`. */
+  readonly hedged?: boolean;
+}
+
+/** What the breaker's function resolves: the answer, and whether it must reach cockatiel as a failure (too slow). */
+interface Verdict<U> {
+  readonly account: Account<U> | null;
+  readonly trip: boolean;
+}
+
+const CANCELLED: Lookup<never> = Object.freeze({ ok: false, cancelled: true });
 
 // Below this much time left, a retry cannot do useful work: fail over instead.
 // Also the slack allowed when judging whether a provider had its full time.
@@ -71,6 +99,12 @@ export class ProviderSlot<U> {
   #breaker: CircuitBreakerPolicy;
   #isolation: IDisposable | undefined;
   #openedAtMs = 0;
+  // The slow-call breaker inside #breaker, when slowCalls is on; replaced with it.
+  #slow: SlowCallBreaker | undefined;
+  // Set while the breaker is open because of slow calls.
+  #openedForSlow: SlowCallTrip | undefined;
+  // Recent lookup latencies, kept only for hedgeAfterMs: 'p95'.
+  readonly #latency: LatencyWindow | undefined;
   // While the state is unchanged, a skip is the same failure every time.
   #lastSkip: Failure | undefined;
   readonly #notify: (notice: ProviderNotice) => void;
@@ -82,6 +116,7 @@ export class ProviderSlot<U> {
     private readonly events: EventSink,
   ) {
     this.name = provider.name;
+    this.#latency = policy.hedgeAfterMs === 'p95' ? new LatencyWindow() : undefined;
     this.#breaker = this.#newBreaker();
     this.#notify = (notice) =>
       events.emit('onSchemaDrift', () => ({ ...notice, provider: this.name }));
@@ -122,6 +157,18 @@ export class ProviderSlot<U> {
     }
   }
 
+  /**
+   * After how long without an answer from this provider the next one is asked
+   * too, or `undefined` for no hedge: hedging is off, or `'p95'` has too few
+   * lookups to go on yet.
+   */
+  hedgeDelayMs(): number | undefined {
+    const { hedgeAfterMs } = this.policy;
+    if (hedgeAfterMs !== 'p95') return hedgeAfterMs;
+    const p95 = this.#latency?.p95();
+    return p95 === undefined ? undefined : Math.max(1, Math.ceil(p95));
+  }
+
   /** Why this provider must not be called now, or `undefined` when it may be. */
   skipReason(): SkipReason | undefined {
     switch (this.#breaker.state) {
@@ -143,7 +190,11 @@ export class ProviderSlot<U> {
     if (this.#lastSkip?.skipped === reason) return this.#lastSkip;
     const { code, why } = SKIPPED[reason];
     const last = this.#lastFailure?.code;
-    const message = `provider "${this.name}" skipped: ${why}${last ? ` (last failure code ${last})` : ''}`;
+    const slow = this.#openedForSlow;
+    const message =
+      reason === 'circuit_open' && slow && this.#slow
+        ? `provider "${this.name}" skipped: circuit breaker open for slow calls: ${this.#slow.describe(slow)}`
+        : `provider "${this.name}" skipped: ${why}${last ? ` (last failure code ${last})` : ''}`;
     this.#lastSkip = failureOf(this.name, new ResilientAuthError(code, message), {
       attempts: 0,
       durationMs: 0,
@@ -167,9 +218,23 @@ export class ProviderSlot<U> {
     if (from !== 'closed') this.#stateChanged(from, 'closed');
   }
 
-  /** Looks `identifier` up within the deadline, retrying transient failures. */
-  async lookup(identifier: string, deadline: Deadline, scope: CallScope): Promise<Lookup<U>> {
+  /**
+   * Looks `identifier` up within the deadline, retrying transient failures.
+   * Resolves `{ ok: false, cancelled: true }`, never a failure, when
+   * `options.signal` aborted it: no breaker count, no `onProviderFailure`,
+   * an `onLookup` of result `cancelled`.
+   */
+  async lookup(
+    identifier: string,
+    deadline: Deadline,
+    scope: CallScope,
+    options: LookupOptions = {},
+  ): Promise<Lookup<U>> {
     const started = performance.now();
+    // A half-open trial is never cancelled: it decides the breaker.
+    const cancel = this.#breaker.state === CircuitState.Closed ? options.signal : undefined;
+    const hedged = options.hedged === true;
+    const latencyFromMs = this.#latency && performance.now();
     const { timeoutMs } = this.policy;
     const inherited =
       deadline.remainingMs() < Math.min(timeoutMs, deadline.ms) - MIN_USEFUL_ATTEMPT_MS;
@@ -182,30 +247,39 @@ export class ProviderSlot<U> {
       }
       const attemptStarted = performance.now();
       try {
-        const account = await this.#attempt(identifier, deadline, inherited);
+        const account = await this.#attempt(identifier, deadline, inherited, cancel);
         const now = performance.now();
         this.#lastSuccessAtMs = this.clock.now();
         this.#lastLatencyMs = now - started;
+        if (latencyFromMs !== undefined) this.#latency?.record(performance.now() - latencyFromMs);
         this.#looked(
           account === null ? 'not_found' : 'found',
           attempt,
           now - attemptStarted,
           scope,
+          hedged,
         );
         return { ok: true, account };
       } catch (error) {
         const now = performance.now();
+        if (error instanceof LookupCancelled) {
+          // At least this long: recorded so that the p95 is not biased towards the fast ones.
+          if (latencyFromMs !== undefined) this.#latency?.record(performance.now() - latencyFromMs);
+          this.#looked('cancelled', attempt, now - attemptStarted, scope, hedged);
+          return CANCELLED;
+        }
         failure = failureOf(this.name, error, { attempts: attempt, durationMs: now - started });
         const delayMs = backoffMs(this.policy.retry, attempt);
         const willRetry = this.#mayRetry(failure, delayMs, deadline);
         const event = failure;
-        this.#looked('failed', attempt, now - attemptStarted, scope, event);
+        this.#looked('failed', attempt, now - attemptStarted, scope, hedged, event);
         this.events.emit('onProviderFailure', () => attemptEvent(event, willRetry, scope));
         if (!willRetry) {
           this.#record(failure);
           return { ok: false, failure };
         }
-        await sleep(delayMs);
+        await sleep(delayMs, cancel);
+        if (cancel?.aborted) return CANCELLED;
       }
     }
   }
@@ -215,6 +289,7 @@ export class ProviderSlot<U> {
     attempt: number,
     durationMs: number,
     scope: CallScope,
+    hedged: boolean,
     failure?: Failure,
   ): void {
     this.events.emit('onLookup', () => ({
@@ -224,6 +299,7 @@ export class ProviderSlot<U> {
       durationMs,
       ...(failure && { kind: failure.kind }),
       ...(failure?.code !== undefined && { code: failure.code }),
+      ...(hedged && { hedged: true as const }),
       call: scope.call,
       context: scope.context,
     }));
@@ -264,13 +340,25 @@ export class ProviderSlot<U> {
   /**
    * One attempt: the provider's lookup under the breaker and a timeout capped
    * at the time left: PROVIDER_TIMEOUT when its own timeout cut it,
-   * DEADLINE_EXCEEDED when the call's deadline did.
+   * DEADLINE_EXCEEDED when the call's deadline did, {@link LookupCancelled}
+   * when `cancel` aborted.
+   *
+   * With slowCalls on, the attempt times itself on the injected clock and
+   * tells the slow-call breaker inside the function the circuit executes (see
+   * {@link SlowCallBreaker} for why there and not through success/failure).
    */
-  #attempt(identifier: string, deadline: Deadline, inherited: boolean): Promise<Account<U> | null> {
+  async #attempt(
+    identifier: string,
+    deadline: Deadline,
+    inherited: boolean,
+    cancel: AbortSignal | undefined,
+  ): Promise<Account<U> | null> {
     const { timeoutMs } = this.policy;
     const remainingMs = deadline.remainingMs();
     const cutByDeadline = remainingMs < timeoutMs;
-    return this.#breaker.execute(() =>
+    const breaker = this.#breaker;
+    const slow = this.#slow;
+    const run = (): Promise<Account<U> | null> =>
       withTimeout(
         cutByDeadline ? Math.max(1, Math.ceil(remainingMs)) : timeoutMs,
         this.#notify,
@@ -282,8 +370,26 @@ export class ProviderSlot<U> {
                 'PROVIDER_TIMEOUT',
                 `provider "${this.name}" did not answer within ${timeoutMs} ms`,
               ),
-      ),
-    );
+        cancel,
+      );
+    const verdict = await breaker.execute(async (): Promise<Verdict<U>> => {
+      if (slow === undefined) return { account: await run(), trip: false };
+      // Read as the function starts: cockatiel runs a trial while its state still says open.
+      const trial = breaker.state !== CircuitState.Closed;
+      const startedMs = this.clock.now();
+      try {
+        const account = await run();
+        const nowMs = this.clock.now();
+        return { account, trip: slow.record(nowMs - startedMs, nowMs, trial, true) };
+      } catch (error) {
+        if (!(error instanceof LookupCancelled) && !INHERITED_CUTS.has(error as object)) {
+          const nowMs = this.clock.now();
+          slow.record(nowMs - startedMs, nowMs, trial, false);
+        }
+        throw error;
+      }
+    });
+    return verdict.account;
   }
 
   #cutByDeadline(deadline: Deadline, inherited: boolean): ResilientAuthError {
@@ -326,31 +432,57 @@ export class ProviderSlot<U> {
 
   #newBreaker(): CircuitBreakerPolicy {
     const options = this.policy.breaker;
+    const failures: IBreaker =
+      'consecutiveFailures' in options
+        ? new ConsecutiveBreaker(options.consecutiveFailures)
+        : new SamplingBreaker({
+            threshold: options.failureRate,
+            duration: options.windowMs,
+            ...(options.minimumRps === undefined ? {} : { minimumRps: options.minimumRps }),
+          });
+    const slow = this.policy.slowCalls && new SlowCallBreaker(failures, this.policy.slowCalls);
+    this.#slow = slow;
+    this.#openedForSlow = undefined;
     const breaker = circuitBreaker(
-      // Everything counts but a deadline cut whose time earlier providers used.
-      handleWhen((error) => !INHERITED_CUTS.has(error) || breaker.state === CircuitState.HalfOpen),
-      {
-        halfOpenAfter: 0,
-        breaker:
-          'consecutiveFailures' in options
-            ? new ConsecutiveBreaker(options.consecutiveFailures)
-            : new SamplingBreaker({
-                threshold: options.failureRate,
-                duration: options.windowMs,
-                ...(options.minimumRps === undefined ? {} : { minimumRps: options.minimumRps }),
-              }),
-      },
+      // Everything counts but a deadline cut whose time earlier providers used
+      // and a cancelled hedge; an answer counts when it was too slow.
+      handleWhen(
+        (error) =>
+          !(error instanceof LookupCancelled) &&
+          (!INHERITED_CUTS.has(error) || breaker.state === CircuitState.HalfOpen),
+      ).orWhenResult((verdict) => (verdict as Verdict<U>).trip),
+      { halfOpenAfter: 0, breaker: slow ?? failures },
     );
     let current: CircuitStateName = 'closed';
     breaker.onStateChange((state) => {
       const next = STATE_NAMES[state];
       if (breaker !== this.#breaker || next === current) return;
-      if (state === CircuitState.Open) this.#openedAtMs = this.clock.now();
+      if (state === CircuitState.Open) {
+        this.#openedAtMs = this.clock.now();
+        this.#openedForSlow = slow?.trip;
+        if (slow?.trip) this.#record(this.#slowFailure(slow, slow.trip));
+      } else {
+        this.#openedForSlow = undefined;
+      }
+      // The half-open trial alone decides: nothing from before the opening counts.
+      if (state === CircuitState.HalfOpen) slow?.clear();
       const from = current;
       current = next;
       this.#stateChanged(from, next);
     });
     return breaker;
+  }
+
+  /** The failure health shows when the breaker opened for slow calls: "slow", the threshold, the share seen. */
+  #slowFailure(slow: SlowCallBreaker, trip: SlowCallTrip): Failure {
+    return failureOf(
+      this.name,
+      new ResilientAuthError(
+        'CIRCUIT_OPEN',
+        `provider "${this.name}" circuit breaker opened for slow calls: ${slow.describe(trip)}`,
+      ),
+      { attempts: 0, durationMs: 0 },
+    );
   }
 }
 
@@ -368,6 +500,17 @@ function attemptEvent(
   return { ...failure, attempt: attempts, willRetry, call, context };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal === undefined) return new Promise((resolve) => setTimeout(resolve, ms));
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    if (signal.aborted) done();
+    else signal.addEventListener('abort', done, { once: true });
+  });
 }

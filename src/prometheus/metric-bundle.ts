@@ -123,7 +123,7 @@ function createBundle(
   });
   const lookupDuration = new Histogram({
     name: names.lookupDuration,
-    help: 'Time of one lookup attempt on one provider (each retry on its own), in seconds, by result: found, not_found (both answers) or failed (could not answer).',
+    help: 'Time of one lookup attempt on one provider (each retry on its own), in seconds, by result: found, not_found (both answers), failed (could not answer) or cancelled (a hedged lookup another provider answered first).',
     labelNames: ['provider', 'result'] as const,
     buckets: [...options.lookupBuckets],
     registers,
