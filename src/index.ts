@@ -50,7 +50,13 @@ export type {
   RehashEvent,
   RejectionCause,
   RequestContext,
+  RollbackEvent,
+  RollbackReason,
+  RolloutResumedEvent,
   SchemaDriftEvent,
+  ShadowMismatchEvent,
+  ShadowOutcome,
+  ShadowSide,
   ThrottleLimitName,
   ThrottleStoreFailureEvent,
   ThrottleStoreName,
@@ -160,6 +166,16 @@ export type { Queryable, Row } from './providers/queryable.js';
 export type { SqlProviderOptions } from './providers/sql-provider.js';
 export { sqlProvider } from './providers/sql-provider.js';
 export type { TableOptions } from './providers/table-lookup.js';
+export { rolloutBucket } from './rollout/bucket.js';
+export type {
+  ProviderList,
+  RollbackOptions,
+  Rollout,
+  RolloutOptions,
+} from './rollout/rollout.js';
+export { ROLLBACK_DEFAULTS, rollout } from './rollout/rollout.js';
+export type { RolloutHealth } from './rollout/rollout-state.js';
+export type { RolloutCounts } from './rollout/rollout-window.js';
 export {
   applyReferenceSchema,
   REFERENCE_COLUMNS,

@@ -234,6 +234,63 @@ export interface ThrottleStoreRecoveredEvent {
   readonly store: ThrottleStoreName;
 }
 
+/** What one side of a shadow comparison would have answered the caller. */
+export type ShadowOutcome =
+  | 'authenticated'
+  | 'invalid_credentials'
+  | 'account_disabled'
+  | 'account_locked';
+
+/** One side of a shadow comparison: outcome, the provider that answered, and the user id when an account was found. */
+export interface ShadowSide {
+  readonly outcome: ShadowOutcome;
+  readonly provider: string;
+  /** The found account's user id (the rollout's `userId`), as a string. Absent when none was found. */
+  readonly userId?: string;
+}
+
+/**
+ * Shadow mode: the candidate chain would have answered this login otherwise
+ * than the control did (another outcome, or another user). The caller got the
+ * control's answer; nothing was written for the candidate.
+ */
+export interface ShadowMismatchEvent {
+  /** The rollout's name. */
+  readonly rollout: string;
+  readonly identifier: string;
+  readonly control: ShadowSide;
+  readonly candidate: ShadowSide;
+  readonly call: AuthCall;
+  readonly context: RequestContext;
+}
+
+/** Why a rollout went back to its control by itself. */
+export type RollbackReason = 'failure_rate' | 'latency' | 'mismatch_rate';
+
+/**
+ * A rollout went back to its control: every login takes the control (and no
+ * shadow runs) until `auth.resumeRollout(rollout)`.
+ */
+export interface RollbackEvent {
+  readonly rollout: string;
+  readonly reason: RollbackReason;
+  /**
+   * The share observed over the window: failed calls, calls slower than the
+   * p95 bound (rolled back above 0.05), or mismatched comparisons.
+   */
+  readonly observed: number;
+  /** The share it passed. */
+  readonly threshold: number;
+  /** Calls (comparisons, for `mismatch_rate`) in the window. */
+  readonly calls: number;
+  readonly windowMs: number;
+}
+
+/** An operator resumed a rolled-back rollout (`auth.resumeRollout`). */
+export interface RolloutResumedEvent {
+  readonly rollout: string;
+}
+
 /** What a hook set holding resources (an audit sink, say) reports in `auth.health()`. */
 export interface HookSetHealth {
   /** Which hook set, e.g. `audit`. */
@@ -279,6 +336,9 @@ export interface AuthHooks {
   onRehash?(event: RehashEvent): void | Promise<void>;
   onThrottleStoreFailure?(event: ThrottleStoreFailureEvent): void | Promise<void>;
   onThrottleStoreRecovered?(event: ThrottleStoreRecoveredEvent): void | Promise<void>;
+  onShadowMismatch?(event: ShadowMismatchEvent): void | Promise<void>;
+  onRollback?(event: RollbackEvent): void | Promise<void>;
+  onRolloutResumed?(event: RolloutResumedEvent): void | Promise<void>;
   /**
    * Not an event: a hook set holding resources reports here, and
    * `auth.health()` lists what it says under `hookSets`.
@@ -318,6 +378,9 @@ export const AUTH_HOOK_NAMES = Object.freeze([
   'onRehash',
   'onThrottleStoreFailure',
   'onThrottleStoreRecovered',
+  'onShadowMismatch',
+  'onRollback',
+  'onRolloutResumed',
 ] as const) satisfies readonly AuthHookName[];
 
 // Compile-time: the list above names every hook of AuthHooks.

@@ -12,6 +12,9 @@ import type { Logger } from '../hooks/logger.js';
 import { bcryptVerifier } from '../password/bcrypt-verifier.js';
 import type { PasswordVerifier } from '../password/verifier.js';
 import type { AuthUser } from '../providers/provider.js';
+import type { Rollout } from '../rollout/rollout.js';
+import { RolloutState } from '../rollout/rollout-state.js';
+import { ShadowComparison } from '../rollout/shadow-run.js';
 import {
   createThrottle,
   type Throttle,
@@ -27,6 +30,7 @@ import {
   type ProviderCheck,
   providerHealth,
 } from './health.js';
+import { LoginRoutes, type RoutedRollout } from './login-routes.js';
 import { type ParsedOptions, parseOptions, type ResilientAuthOptions } from './options.js';
 import { ProviderChain } from './provider-chain.js';
 import { ProviderSlot } from './provider-slot.js';
@@ -53,6 +57,12 @@ export interface ResilientAuth<U = AuthUser> {
   isolate(name: string): void;
   /** Closes a provider's breaker (lifting isolation) and clears its failure count. */
   reset(name: string): void;
+  /**
+   * Lets a rolled-back rollout's candidate back in (`onRolloutResumed`), with
+   * its window emptied. A rollout that is not rolled back is left as it is.
+   * @throws {@link ConfigError} when no rollout has this name.
+   */
+  resumeRollout(name: string): void;
   /**
    * Stops taking calls (`authenticate()` then rejects with code `CLOSED`),
    * lets the calls in flight finish (their lookups end within `deadlineMs`;
@@ -99,7 +109,7 @@ export function createResilientAuth<U = AuthUser>(
 
 /** Wires the parts together and owns their lifecycle. */
 class Authenticator<U> implements ResilientAuth<U> {
-  readonly #chain: ProviderChain<U>;
+  readonly #routes: LoginRoutes<U>;
   readonly #serving: ServingState;
   readonly #decision: CredentialDecision<U>;
   readonly #verifier: PasswordVerifier;
@@ -125,7 +135,17 @@ class Authenticator<U> implements ResilientAuth<U> {
     const slots = options.providers.map(
       ({ provider, policy }) => new ProviderSlot<U>(provider, policy, options.clock, events),
     );
-    this.#chain = new ProviderChain(slots, options.mode, options.deadlineMs);
+    const controlCount = options.rollout?.control.length ?? slots.length;
+    const control = new ProviderChain(
+      slots.slice(0, controlCount),
+      options.mode,
+      options.deadlineMs,
+    );
+    this.#routes = new LoginRoutes(
+      control,
+      options.rollout &&
+        this.#routedRollout(options, options.rollout, slots.slice(controlCount), events),
+    );
     this.#serving = new ServingState(slots[0]!.name, events);
     this.#throttle =
       options.throttle &&
@@ -149,6 +169,27 @@ class Authenticator<U> implements ResilientAuth<U> {
     this.#attachHookSets();
   }
 
+  /** The rollout's state, its candidate chain and its shadow comparison. */
+  #routedRollout(
+    options: ParsedOptions<U>,
+    rollout: Rollout<U>,
+    candidateSlots: ProviderSlot<U>[],
+    events: HookDispatcher,
+  ): RoutedRollout<U> {
+    const state = new RolloutState(rollout, options.clock, events, options.logger);
+    const candidate = new ProviderChain(candidateSlots, options.mode, options.deadlineMs);
+    const shadow = new ShadowComparison(
+      candidate,
+      state,
+      this.#verifier,
+      options.normalize,
+      options.clock,
+      events,
+      options.logger,
+    );
+    return { state, candidate, shadow };
+  }
+
   /**
    * Hands every hook set with an `attach()` what it may read later. A throw
    * fails the creation, after closing the sets already attached (a metrics
@@ -156,7 +197,7 @@ class Authenticator<U> implements ResilientAuth<U> {
    */
   #attachHookSets(): void {
     const view: AttachedAuth = Object.freeze({
-      providers: Object.freeze(this.#chain.slots.map((slot) => slot.name)),
+      providers: Object.freeze(this.#routes.slots.map((slot) => slot.name)),
       health: () => this.health(),
     });
     const attached: AuthHooks[] = [];
@@ -205,7 +246,7 @@ class Authenticator<U> implements ResilientAuth<U> {
       // Anything but an answer (an outage, an overload, a close) counts against no one.
       let outcome: ThrottleOutcome = 'uncounted';
       try {
-        const answer = await this.#chain.ask(identifier, attempt);
+        const { answer, shadow } = await this.#routes.ask(identifier, attempt);
         if (!answer.answered) {
           const durationMs = performance.now() - started;
           this.#serving.unavailable(identifier, answer.failures, durationMs, attempt);
@@ -215,6 +256,7 @@ class Authenticator<U> implements ResilientAuth<U> {
         }
         this.#serving.served(answer.provider, answer.failures, attempt);
         const result = await this.#decision.decide(answer, attempt);
+        shadow?.compare({ account: answer.account, provider: answer.provider, result });
         // Disabled and locked accounts gave the right password: not a guess to count.
         outcome = !result.ok && result.reason === 'invalid_credentials' ? 'failure' : 'success';
         return result;
@@ -230,12 +272,14 @@ class Authenticator<U> implements ResilientAuth<U> {
   }
 
   health(): HealthSnapshot {
-    const { slots, mode } = this.#chain;
+    const { slots, mode } = this.#routes.control;
     const canServe = slots.map((s) => s.state === 'closed' || s.state === 'half-open');
     const hookSets = this.#hookSetHealth();
+    const rollout = this.#routes.health();
     return {
       status: this.#serving.status(canServe, mode),
-      providers: slots.map(providerHealth),
+      providers: this.#routes.slots.map(providerHealth),
+      ...(rollout && { rollout }),
       ...(this.#throttle && {
         throttle: { store: this.#throttle.store, storeOk: this.#throttleStoreOk },
       }),
@@ -257,7 +301,7 @@ class Authenticator<U> implements ResilientAuth<U> {
 
   async check(): Promise<CheckReport> {
     const providers = await Promise.all(
-      this.#chain.slots.map(async (slot): Promise<ProviderCheck> => {
+      this.#routes.slots.map(async (slot): Promise<ProviderCheck> => {
         if (!slot.provider.check) {
           return { name: slot.name, probed: false, ok: true, durationMs: 0 };
         }
@@ -276,11 +320,15 @@ class Authenticator<U> implements ResilientAuth<U> {
   }
 
   isolate(name: string): void {
-    this.#chain.slot(name).isolate();
+    this.#routes.slot(name).isolate();
   }
 
   reset(name: string): void {
-    this.#chain.slot(name).reset();
+    this.#routes.slot(name).reset();
+  }
+
+  resumeRollout(name: string): void {
+    this.#routes.resumeRollout(name);
   }
 
   close(): Promise<void> {
@@ -291,7 +339,7 @@ class Authenticator<U> implements ResilientAuth<U> {
   async #closeAll(): Promise<void> {
     await this.#drain();
     const closing = [
-      ...this.#chain.slots.map((slot) => ({
+      ...this.#routes.slots.map((slot) => ({
         what: `provider "${slot.name}"`,
         run: () => slot.provider.close?.(),
       })),
@@ -313,16 +361,27 @@ class Authenticator<U> implements ResilientAuth<U> {
     );
   }
 
-  /** Waits for the calls in flight to finish: at most their deadline plus a verification's allowance. */
+  /**
+   * Waits for the calls in flight to finish, then for their shadow
+   * comparisons: each at most the deadline plus a verification's allowance.
+   */
   async #drain(): Promise<void> {
-    if (this.#inFlight === 0) return;
+    if (this.#inFlight > 0) {
+      await this.#bounded(
+        new Promise<void>((resolve) => {
+          this.#drained = resolve;
+        }),
+      );
+    }
+    await this.#bounded(this.#routes.drain());
+  }
+
+  async #bounded(work: Promise<void>): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
+      work,
       new Promise<void>((resolve) => {
-        this.#drained = resolve;
-      }),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, this.#chain.deadlineMs + DRAIN_VERIFY_MS);
+        timer = setTimeout(resolve, this.#routes.control.deadlineMs + DRAIN_VERIFY_MS);
       }),
     ]);
     clearTimeout(timer);

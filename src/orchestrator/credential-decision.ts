@@ -8,7 +8,7 @@ import {
 } from '../hooks/events.js';
 import type { Logger } from '../hooks/logger.js';
 import type { PasswordVerifier, VerifyOptions } from '../password/verifier.js';
-import type { Account } from '../providers/provider.js';
+import { lockedForMs } from './account-lock.js';
 import type { CallScope } from './call-scope.js';
 import type { Clock } from './clock.js';
 import type { Answer } from './provider-chain.js';
@@ -116,10 +116,10 @@ export class CredentialDecision<U> {
       this.rejected('account_disabled', attempt, provider, degraded);
       return { ok: false, reason: 'account_disabled' };
     }
-    const lockedForMs = this.#lockedForMs(account.lockedUntil);
-    if (lockedForMs > 0) {
+    const lockedFor = lockedForMs(account.lockedUntil, this.clock.now());
+    if (lockedFor > 0) {
       this.rejected('account_locked', attempt, provider, degraded);
-      return { ok: false, reason: 'account_locked', retryAfterMs: lockedForMs };
+      return { ok: false, reason: 'account_locked', retryAfterMs: lockedFor };
     }
     const rehash =
       this.policy.rehash && (unnormalized || this.verifier.needsRehash?.(hash) === true)
@@ -297,14 +297,5 @@ export class CredentialDecision<U> {
     }));
     // No cause: the raw error (which may quote the hash) stays in the failure, non-enumerable.
     return new AuthUnavailableError(failure.message, [failure]);
-  }
-
-  /** Milliseconds until the lock lifts; a value that is not a valid date locks (fail closed). */
-  #lockedForMs(lockedUntil: Account<U>['lockedUntil']): number {
-    if (lockedUntil === undefined || lockedUntil === null) return 0;
-    const until =
-      lockedUntil instanceof Date ? lockedUntil.getTime() : new Date(lockedUntil).getTime();
-    if (Number.isNaN(until)) return Number.MAX_SAFE_INTEGER;
-    return Math.max(0, until - this.clock.now());
   }
 }

@@ -1,6 +1,7 @@
 import { failureHint } from '../errors/classify.js';
 import type { Failure } from '../errors/errors.js';
 import type { CircuitStateName, HookSetHealth, ThrottleStoreName } from '../hooks/events.js';
+import type { RolloutHealth } from '../rollout/rollout-state.js';
 import type { ProviderSlot } from './provider-slot.js';
 
 /** Overall service state: primary serving, a fallback serving, or none can. */
@@ -42,6 +43,8 @@ export interface HealthSnapshot {
   readonly throttle?: { readonly store: ThrottleStoreName; readonly storeOk: boolean };
   /** What each hook set with a `health()` (an audit sink, say) reports. Absent when none has one. */
   readonly hookSets?: readonly HookSetHealth[];
+  /** The rollout, when `providers` is one: its state, why it rolled back, its window's counts. */
+  readonly rollout?: RolloutHealth;
 }
 
 /** One provider's active probe in a {@link CheckReport}. */

@@ -4,6 +4,7 @@ import { AUTH_HOOK_NAMES, type AuthHooks } from '../hooks/events.js';
 import { consoleLogger, type Logger } from '../hooks/logger.js';
 import type { PasswordVerifier } from '../password/verifier.js';
 import type { AuthProvider, AuthUser } from '../providers/provider.js';
+import { isRollout, parseRollout, type Rollout } from '../rollout/rollout.js';
 import { type ThrottleOptions, throttleOptionsSchema } from '../throttle/throttle-options.js';
 import { type Clock, systemClock } from './clock.js';
 
@@ -100,8 +101,12 @@ export type AuthMode = 'failover' | 'federated';
 
 /** Options of `createResilientAuth`. Validated at construction; a bad one throws {@link ConfigError}. */
 export interface ResilientAuthOptions<U = AuthUser> {
-  /** In order of preference; the first is the primary. Names must be unique. */
-  readonly providers: readonly (AuthProvider<U> | ProviderWithPolicy<U>)[];
+  /**
+   * In order of preference; the first is the primary. Names must be unique.
+   * Or a {@link Rollout} of two chains, made by `rollout()`: its control
+   * chain is then the primary path, its candidate chain the one rolled out.
+   */
+  readonly providers: readonly (AuthProvider<U> | ProviderWithPolicy<U>)[] | Rollout<U>;
   /** Default: `'failover'`. */
   readonly mode?: AuthMode;
   /** Bound on all provider I/O of one `authenticate()` call (lookups, retries, backoff). Default: `3000`. */
@@ -174,6 +179,8 @@ export interface ParsedOptions<U> {
     readonly provider: AuthProvider<U>;
     readonly policy: ResolvedPolicy;
   }[];
+  /** The rollout, when `providers` was one: then `providers` holds its control chain, then its candidate chain. */
+  readonly rollout: Rollout<U> | undefined;
   readonly mode: AuthMode;
   readonly deadlineMs: number;
   readonly hooks: readonly AuthHooks[];
@@ -371,10 +378,15 @@ true satisfies SameKeys<ResilientAuthOptions<unknown>, z.infer<typeof optionsSch
  * in. Throws a {@link ConfigError} naming the first bad option.
  */
 export function parseOptions<U>(options: ResilientAuthOptions<U>): ParsedOptions<U> {
-  const parsed = optionsSchema.safeParse(options);
+  const rollout = isRollout<U>(options?.providers)
+    ? parseRollout(options.providers, 'providers')
+    : undefined;
+  const parsed = optionsSchema.safeParse(
+    rollout ? { ...options, providers: [...rollout.control, ...rollout.candidate] } : options,
+  );
   if (!parsed.success) {
     const { path, message } = deepestIssue(parsed.error.issues, []);
-    throw new ConfigError(path.length ? path.join('.') : 'options', message, {
+    throw new ConfigError(path.length ? chainPath(path, rollout).join('.') : 'options', message, {
       cause: parsed.error,
     });
   }
@@ -392,7 +404,10 @@ export function parseOptions<U>(options: ResilientAuthOptions<U>): ParsedOptions
   const seen = new Set<string>();
   providers.forEach(({ provider }, i) => {
     if (seen.has(provider.name)) {
-      throw new ConfigError(`providers.${i}.name`, `duplicate provider name "${provider.name}"`);
+      throw new ConfigError(
+        chainPath(['providers', i, 'name'], rollout).join('.'),
+        `duplicate provider name "${provider.name}"${rollout ? ' (names are unique across both chains of a rollout)' : ''}`,
+      );
     }
     seen.add(provider.name);
   });
@@ -402,13 +417,14 @@ export function parseOptions<U>(options: ResilientAuthOptions<U>): ParsedOptions
     const own = data.providers[hedged];
     throw new ConfigError(
       own !== undefined && 'policy' in own && own.policy?.hedgeAfterMs
-        ? `providers.${hedged}.policy.hedgeAfterMs`
+        ? chainPath(['providers', hedged, 'policy', 'hedgeAfterMs'], rollout).join('.')
         : 'policy.hedgeAfterMs',
       'hedged lookups need mode "failover": federated providers hold different stores, so a hedge would not ask the same question',
     );
   }
   return {
     providers,
+    rollout,
     mode: data.mode ?? 'failover',
     deadlineMs: data.deadlineMs ?? DEFAULT_DEADLINE_MS,
     hooks,
@@ -420,6 +436,22 @@ export function parseOptions<U>(options: ResilientAuthOptions<U>): ParsedOptions
     clock: data.clock ?? systemClock,
     logger: data.logger ?? consoleLogger,
   };
+}
+
+/** `providers.<i>...` as the user wrote it: `providers.control.<i>` or `providers.candidate.<i>` in a rollout. */
+function chainPath(
+  path: readonly PropertyKey[],
+  rollout: { readonly control: readonly unknown[] } | undefined,
+): PropertyKey[] {
+  const [head, index, ...rest] = path;
+  if (rollout === undefined || head !== 'providers' || typeof index !== 'number') return [...path];
+  const inControl = index < rollout.control.length;
+  return [
+    'providers',
+    inControl ? 'control' : 'candidate',
+    inControl ? index : index - rollout.control.length,
+    ...rest,
+  ];
 }
 
 /** Merges a provider's overrides over the global policy over the defaults. */

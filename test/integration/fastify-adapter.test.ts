@@ -358,6 +358,7 @@ describe('the plugin', () => {
       check: () => auth.check(),
       isolate: (name) => auth.isolate(name),
       reset: (name) => auth.reset(name),
+      resumeRollout: (name) => auth.resumeRollout(name),
       close: () => auth.close(),
     };
     const own = Fastify({ logger: false });

@@ -1,0 +1,99 @@
+import { ConfigError } from '../errors/errors.js';
+import type { RolloutHealth, RolloutState } from '../rollout/rollout-state.js';
+import type { ShadowComparison, ShadowRun } from '../rollout/shadow-run.js';
+import type { Attempt } from './credential-decision.js';
+import { Deadline } from './deadline.js';
+import type { Answer, NoAnswer, ProviderChain } from './provider-chain.js';
+import type { ProviderSlot } from './provider-slot.js';
+
+/** A rollout wired to its candidate chain. */
+export interface RoutedRollout<U> {
+  readonly state: RolloutState<U>;
+  readonly candidate: ProviderChain<U>;
+  readonly shadow: ShadowComparison<U>;
+}
+
+/** What the routes answered for one login, and its shadow run when it has one. */
+export interface RoutedAnswer<U> {
+  readonly answer: Answer<U> | NoAnswer;
+  readonly shadow?: ShadowRun<U>;
+}
+
+/**
+ * Where a login is looked up: the control chain (the `providers`, or a
+ * rollout's `control`), or, for the users a rollout routes there, its
+ * candidate chain first. A candidate that cannot answer falls back to the
+ * control within the same deadline; its failures count against the rollout,
+ * not as a fallback of the service.
+ */
+export class LoginRoutes<U> {
+  /** Every provider, control then candidate, in order. */
+  readonly slots: readonly ProviderSlot<U>[];
+
+  constructor(
+    readonly control: ProviderChain<U>,
+    private readonly rollout: RoutedRollout<U> | undefined,
+  ) {
+    this.slots = [...control.slots, ...(rollout?.candidate.slots ?? [])];
+  }
+
+  async ask(identifier: string, attempt: Attempt): Promise<RoutedAnswer<U>> {
+    const rollout = this.rollout;
+    const route = rollout?.state.route(identifier, attempt.context) ?? 'control';
+    if (rollout === undefined || route === 'control') {
+      return { answer: await this.control.ask(identifier, attempt) };
+    }
+    if (route === 'shadow') {
+      const shadow = rollout.shadow.start(identifier, attempt);
+      return { answer: await this.control.ask(identifier, attempt), shadow };
+    }
+    const deadline = new Deadline(this.control.deadlineMs);
+    const started = performance.now();
+    const tried = await rollout.candidate.ask(identifier, attempt, deadline);
+    rollout.state.called(tried.answered, performance.now() - started);
+    if (tried.answered) return { answer: tried };
+    const answer = await this.control.ask(identifier, attempt, deadline);
+    if (answer.answered) return { answer };
+    // Neither could answer: the error lists every provider tried, candidate first.
+    const failures = [...tried.failures, ...answer.failures];
+    return {
+      answer: {
+        ...answer,
+        failures,
+        message: `candidate ${tried.message}; control ${answer.message}`,
+      },
+    };
+  }
+
+  /** The provider named `name`; a {@link ConfigError} listing the known ones otherwise. */
+  slot(name: string): ProviderSlot<U> {
+    const found = this.slots.find((slot) => slot.name === name);
+    if (found) return found;
+    throw new ConfigError(
+      'name',
+      `no provider named "${name}" (have: ${this.slots.map((slot) => slot.name).join(', ')})`,
+    );
+  }
+
+  /** Lets a rolled-back rollout's candidate back in; a {@link ConfigError} for an unknown name. */
+  resumeRollout(name: string): void {
+    if (this.rollout?.state.name !== name) {
+      throw new ConfigError(
+        'name',
+        this.rollout
+          ? `no rollout named "${name}" (have: ${this.rollout.state.name})`
+          : `no rollout named "${name}": this authenticator has none`,
+      );
+    }
+    this.rollout.state.resume();
+  }
+
+  health(): RolloutHealth | undefined {
+    return this.rollout?.state.health();
+  }
+
+  /** Waits for shadow comparisons in flight. */
+  async drain(): Promise<void> {
+    await this.rollout?.shadow.drain();
+  }
+}
