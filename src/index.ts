@@ -7,6 +7,19 @@ export type { AuditSchemaOptions, AuditTable } from './audit/audit-schema.js';
 export { AUDIT_COLUMNS, auditSchemaSql, DEFAULT_AUDIT_TABLE } from './audit/audit-schema.js';
 export type { AuditSink } from './audit/audit-sink.js';
 export { auditSink } from './audit/audit-sink.js';
+export { emergencyAccountsFromEnv } from './emergency/emergency-accounts-from-env.js';
+export type {
+  EmergencyAccess,
+  EmergencyAccount,
+  EmergencyProviderOptions,
+  EmergencyUser,
+} from './emergency/emergency-provider.js';
+export {
+  EMERGENCY_PROVIDER,
+  emergencyProvider,
+  MAX_EMERGENCY_LIFETIME_MS,
+  MIN_EMERGENCY_BCRYPT_COST,
+} from './emergency/emergency-provider.js';
 export { errorCode, failureHint, failureKind, isTransientError } from './errors/classify.js';
 export type {
   Failure,
@@ -39,6 +52,8 @@ export type {
   CircuitStateChangeEvent,
   CircuitStateName,
   DegradedEvent,
+  EmergencyAccessEvent,
+  EmergencyRefusal,
   FailureSummary,
   FallbackEvent,
   HookSetHealth,
@@ -98,6 +113,7 @@ export type { Credentials } from './orchestrator/credentials.js';
 export { MAX_IDENTIFIER_LENGTH } from './orchestrator/credentials.js';
 export type {
   CheckReport,
+  EmergencyHealth,
   FailureDescription,
   HealthSnapshot,
   HealthStatus,

@@ -291,6 +291,36 @@ export interface RolloutResumedEvent {
   readonly rollout: string;
 }
 
+/**
+ * Why a break-glass login was refused: a `wrong_password`, accounts past their
+ * `expiresAt`, or a password that could not be checked (`check_failed`: the
+ * verifier shed or failed, or the `user` option threw).
+ */
+export type EmergencyRefusal = 'wrong_password' | 'expired' | 'check_failed';
+
+/**
+ * An emergency account (`createResilientAuth({ emergency })`) was used while
+ * no provider could answer: granted, or refused with why. Meant to page
+ * someone. Never fired while a provider answers, nor for identifiers that are
+ * not emergency accounts. Carries no password and no hash.
+ */
+export type EmergencyAccessEvent = {
+  /** The emergency account's identifier. */
+  readonly identifier: string;
+  /** When the emergency accounts stop (or stopped) working. */
+  readonly expiresAt: Date;
+  /** Why no provider could answer: one per provider. */
+  readonly failures: readonly FailureSummary[];
+  readonly call: AuthCall;
+  readonly context: RequestContext;
+} & (
+  | { readonly granted: true }
+  | {
+      readonly granted: false;
+      readonly refusal: EmergencyRefusal;
+    }
+);
+
 /** What a hook set holding resources (an audit sink, say) reports in `auth.health()`. */
 export interface HookSetHealth {
   /** Which hook set, e.g. `audit`. */
@@ -339,6 +369,7 @@ export interface AuthHooks {
   onShadowMismatch?(event: ShadowMismatchEvent): void | Promise<void>;
   onRollback?(event: RollbackEvent): void | Promise<void>;
   onRolloutResumed?(event: RolloutResumedEvent): void | Promise<void>;
+  onEmergencyAccess?(event: EmergencyAccessEvent): void | Promise<void>;
   /**
    * Not an event: a hook set holding resources reports here, and
    * `auth.health()` lists what it says under `hookSets`.
@@ -381,6 +412,7 @@ export const AUTH_HOOK_NAMES = Object.freeze([
   'onShadowMismatch',
   'onRollback',
   'onRolloutResumed',
+  'onEmergencyAccess',
 ] as const) satisfies readonly AuthHookName[];
 
 // Compile-time: the list above names every hook of AuthHooks.

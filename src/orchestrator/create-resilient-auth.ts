@@ -1,3 +1,4 @@
+import { EmergencyGate } from '../emergency/emergency-gate.js';
 import { safeMessage } from '../errors/classify.js';
 import { AuthUnavailableError, ConfigError, ResilientAuthError } from '../errors/errors.js';
 import { HookDispatcher } from '../hooks/dispatch.js';
@@ -118,6 +119,8 @@ class Authenticator<U> implements ResilientAuth<U> {
   readonly #hookSets: readonly AuthHooks[];
   readonly #throttle: Throttle | undefined;
   readonly #events: HookDispatcher;
+  /** Break-glass access, when configured: consulted only when no provider could answer. */
+  readonly #emergency: EmergencyGate<U> | undefined;
   #calls = 0;
   /** False while the throttle's shared store fails (counting in memory meanwhile). */
   #throttleStoreOk = true;
@@ -166,6 +169,15 @@ class Authenticator<U> implements ResilientAuth<U> {
       events,
       options.logger,
     );
+    this.#emergency =
+      options.emergency &&
+      new EmergencyGate(options.emergency, {
+        verifier: this.#verifier,
+        policy: options,
+        clock: options.clock,
+        events,
+        logger: options.logger,
+      });
     this.#attachHookSets();
   }
 
@@ -248,6 +260,17 @@ class Authenticator<U> implements ResilientAuth<U> {
       try {
         const { answer, shadow } = await this.#routes.ask(identifier, attempt);
         if (!answer.answered) {
+          const emergency = await this.#emergency?.consult(
+            answer.failures,
+            attempt,
+            this.#routes.control.slots,
+          );
+          if (emergency?.granted) {
+            this.#serving.noneAnswered();
+            outcome = 'success';
+            return emergency.granted;
+          }
+          if (emergency?.refusedGuess) outcome = 'failure';
           const durationMs = performance.now() - started;
           this.#serving.unavailable(identifier, answer.failures, durationMs, attempt);
           throw new AuthUnavailableError(answer.message, answer.failures, {
@@ -284,6 +307,7 @@ class Authenticator<U> implements ResilientAuth<U> {
         throttle: { store: this.#throttle.store, storeOk: this.#throttleStoreOk },
       }),
       ...(hookSets.length > 0 && { hookSets }),
+      ...(this.#emergency && { emergency: this.#emergency.health() }),
     };
   }
 

@@ -43,8 +43,19 @@ export interface HealthSnapshot {
   readonly throttle?: { readonly store: ThrottleStoreName; readonly storeOk: boolean };
   /** What each hook set with a `health()` (an audit sink, say) reports. Absent when none has one. */
   readonly hookSets?: readonly HookSetHealth[];
+  /** Break-glass access, when configured (`createResilientAuth({ emergency })`). */
+  readonly emergency?: EmergencyHealth;
   /** The rollout, when `providers` is one: its state, why it rolled back, its window's counts. */
   readonly rollout?: RolloutHealth;
+}
+
+/** Break-glass access in a {@link HealthSnapshot}: no identifier, no hash. */
+export interface EmergencyHealth {
+  /** How many emergency accounts are configured. */
+  readonly accounts: number;
+  readonly expiresAt: Date;
+  /** True once `expiresAt` has passed (by the authenticator's clock): the accounts are refused. */
+  readonly expired: boolean;
 }
 
 /** One provider's active probe in a {@link CheckReport}. */

@@ -1,4 +1,10 @@
 import { z } from 'zod';
+import {
+  type EmergencyAccess,
+  type EmergencyPlan,
+  emergencyAccessSchema,
+  planEmergency,
+} from '../emergency/emergency-provider.js';
 import { ConfigError } from '../errors/errors.js';
 import { AUTH_HOOK_NAMES, type AuthHooks } from '../hooks/events.js';
 import { consoleLogger, type Logger } from '../hooks/logger.js';
@@ -159,6 +165,13 @@ export interface ResilientAuthOptions<U = AuthUser> {
   readonly clock?: Clock;
   /** Where failing hooks and the like are reported. Default: console. */
   readonly logger?: Logger;
+  /**
+   * Break-glass access made by `emergencyProvider()`: operator accounts
+   * consulted only when no provider of the chain could answer, until their
+   * `expiresAt` (at most 30 days after the authenticator is built, by
+   * {@link clock}). See the README's "Break-glass access". Default: none.
+   */
+  readonly emergency?: EmergencyAccess<U>;
 }
 
 /** A policy with every default filled in. */
@@ -193,6 +206,8 @@ export interface ParsedOptions<U> {
   readonly throttle: ThrottleOptions | undefined;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Break-glass access, checked against {@link clock} and {@link verifier}. */
+  readonly emergency: EmergencyPlan<U> | undefined;
 }
 
 /** Default policy values; documented in {@link PolicyOptions}. */
@@ -370,6 +385,7 @@ const optionsSchema = z.strictObject({
   logger: inPlace<Logger>((logger, report) =>
     functions(logger, report, ['warn', 'error']),
   ).optional(),
+  emergency: emergencyAccessSchema.optional(),
 }) satisfies z.ZodType<ResilientAuthOptions<unknown>>;
 true satisfies SameKeys<ResilientAuthOptions<unknown>, z.infer<typeof optionsSchema>>;
 
@@ -435,6 +451,9 @@ export function parseOptions<U>(options: ResilientAuthOptions<U>): ParsedOptions
     throttle: data.throttle,
     clock: data.clock ?? systemClock,
     logger: data.logger ?? consoleLogger,
+    emergency:
+      data.emergency &&
+      planEmergency(data.emergency as EmergencyAccess<U>, data.clock ?? systemClock, data.verifier),
   };
 }
 

@@ -24,6 +24,13 @@ export interface AuthSuccess<U = AuthUser> {
    * carries it too.
    */
   readonly rehash?: string;
+  /**
+   * Present (and `true`) only on a break-glass login: no provider could
+   * answer and an emergency account (`createResilientAuth({ emergency })`)
+   * matched. `provider` is then `'emergency'` and `degraded` is true. Give
+   * such a session only what an operator needs during an outage.
+   */
+  readonly emergency?: true;
 }
 
 /**

@@ -59,6 +59,14 @@ export class ServingState {
   }
 
   /**
+   * No provider could answer, but the call was answered another way (break-glass
+   * access, which reports itself): health says unhealthy, no `onUnavailable`.
+   */
+  noneAnswered(): void {
+    this.#moveTo('unavailable');
+  }
+
+  /**
    * `healthy` while the primary serves, `degraded` while a fallback serves or
    * a provider the mode needs cannot serve, `unhealthy` when none can serve or
    * the last call found none that could. `canServe` is per provider, in order.

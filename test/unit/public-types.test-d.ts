@@ -7,6 +7,11 @@ import {
   type AuthUser,
   authenticateBody,
   createResilientAuth,
+  type EmergencyAccess,
+  type EmergencyAccessEvent,
+  type EmergencyUser,
+  emergencyAccountsFromEnv,
+  emergencyProvider,
   type Failure,
   type FailureSummary,
   type HealthHttpResponse,
@@ -20,6 +25,13 @@ import {
   type ProviderFailureEvent,
   pgProvider,
   type ResilientAuth,
+  type RollbackEvent,
+  type Rollout,
+  type RolloutHealth,
+  rollout,
+  rolloutBucket,
+  type ShadowMismatchEvent,
+  type ShadowOutcome,
   sqlProvider,
 } from '../../src/index.js';
 
@@ -129,5 +141,99 @@ describe('public types of the failure model and the SQL providers', () => {
       | 'invalid_input'
       | 'unavailable'
     >();
+  });
+});
+
+describe('rollout types', () => {
+  it('keeps the app user type through a rollout, its userId and its key', () => {
+    const control = memoryProvider<AppUser>({ name: 'control', accounts: [] });
+    const candidate = memoryProvider<AppUser>({ name: 'candidate', accounts: [] });
+    const moving = rollout({
+      name: 'users-v2',
+      control: [control],
+      candidate: [{ provider: candidate, policy: { timeoutMs: 200 } }],
+      percent: 5,
+      userId: (user) => user.id,
+      key: (identifier, context) => `${context.ip ?? ''}${identifier}`,
+    });
+    expectTypeOf(moving).toEqualTypeOf<Rollout<AppUser>>();
+    const auth = createResilientAuth({ providers: moving });
+    expectTypeOf(auth).toEqualTypeOf<ResilientAuth<AppUser>>();
+    expectTypeOf(auth.resumeRollout).parameter(0).toBeString();
+    expectTypeOf(auth.health().rollout).toEqualTypeOf<RolloutHealth | undefined>();
+    expectTypeOf<ShadowMismatchEvent['candidate']['outcome']>().toEqualTypeOf<ShadowOutcome>();
+    expectTypeOf<RollbackEvent['reason']>().toEqualTypeOf<
+      'failure_rate' | 'latency' | 'mismatch_rate'
+    >();
+    expectTypeOf(rolloutBucket).returns.toBeNumber();
+    rollout({
+      name: 'x',
+      control: [control],
+      candidate: [candidate],
+      percent: 5,
+      // @ts-expect-error the app user type's fields, not others
+      userId: (user) => user.nope,
+    });
+  });
+});
+
+describe('break-glass types', () => {
+  it('types the emergency user: the default one, or what `user` returns, which must match the providers', () => {
+    const accounts = emergencyAccountsFromEnv('ops:$2b$10$...');
+    const plain = emergencyProvider({ accounts, expiresAt: '2026-01-02T00:00:00Z' });
+    expectTypeOf(plain).toEqualTypeOf<EmergencyAccess<EmergencyUser>>();
+    const auth = createResilientAuth({
+      providers: [memoryProvider({ accounts: [] })],
+      emergency: plain,
+    });
+    const result = await_(auth.authenticate({ identifier: 'ops', password: 'x' }));
+    if (result.ok) expectTypeOf(result.emergency).toEqualTypeOf<true | undefined>();
+    const typed = emergencyProvider({
+      accounts,
+      expiresAt: new Date(),
+      user: (identifier): AppUser => ({ id: identifier, role: 'admin' }),
+    });
+    expectTypeOf(typed).toEqualTypeOf<EmergencyAccess<AppUser>>();
+    createResilientAuth({
+      providers: [memoryProvider<AppUser>({ accounts: [] })],
+      emergency: typed,
+    });
+    createResilientAuth({
+      providers: [memoryProvider<AppUser>({ accounts: [] })],
+      // @ts-expect-error the default emergency user is not an AppUser: give `user`
+      emergency: plain,
+    });
+    // @ts-expect-error an expiry is required
+    emergencyProvider({ accounts });
+    expectTypeOf<EmergencyAccessEvent>().not.toHaveProperty('passwordHash');
+    expectTypeOf(auth.health().emergency).toEqualTypeOf<
+      { readonly accounts: number; readonly expiresAt: Date; readonly expired: boolean } | undefined
+    >();
+  });
+});
+
+/** The resolved type of a promise, for type tests that never run. */
+declare function await_<T>(promise: Promise<T>): T;
+
+describe('brownouts: slow-call breaker and hedged lookups', () => {
+  type Index = typeof import('../../src/index.js');
+  type PolicyOptions = import('../../src/index.js').PolicyOptions;
+  type SlowCallOptions = import('../../src/index.js').SlowCallOptions;
+  type LookupEvent = import('../../src/index.js').LookupEvent;
+
+  it('types the options, their defaults and the hedge marker on lookups', () => {
+    expectTypeOf<PolicyOptions['slowCalls']>().toEqualTypeOf<SlowCallOptions | false | undefined>();
+    expectTypeOf<PolicyOptions['hedgeAfterMs']>().toEqualTypeOf<
+      number | 'p95' | false | undefined
+    >();
+    expectTypeOf<SlowCallOptions['slowCallMs']>().toEqualTypeOf<number>();
+    expectTypeOf<Index['DEFAULT_SLOW_CALLS']['rate']>().toEqualTypeOf<number>();
+    expectTypeOf<LookupEvent['hedged']>().toEqualTypeOf<true | undefined>();
+    expectTypeOf<LookupEvent['result']>().toEqualTypeOf<
+      'found' | 'not_found' | 'failed' | 'cancelled'
+    >();
+    // @ts-expect-error slowCallMs is required
+    const noThreshold: SlowCallOptions = { rate: 0.5 };
+    void noThreshold;
   });
 });
