@@ -1,5 +1,11 @@
 import type { ThrottleStoreName } from '../hooks/events.js';
-import type { CheckReport, HealthSnapshot, ProviderHealth } from '../orchestrator/health.js';
+import type {
+  CheckReport,
+  EmergencyHealth,
+  HealthSnapshot,
+  ProviderHealth,
+} from '../orchestrator/health.js';
+import type { RolloutHealth } from '../rollout/rollout-state.js';
 
 /** A status in the IETF health-check format (draft-inadarei-api-health-check). */
 export type HealthCheckStatus = 'pass' | 'warn' | 'fail';
@@ -74,7 +80,8 @@ const DESCRIPTION = 'resilient-auth login';
 /**
  * The health endpoint's answer, in the IETF health-check format, for any
  * framework. Readiness: `pass` (200) while the primary serves, `warn` (200)
- * while a fallback serves or the throttle store or a hook set is failing,
+ * while a fallback serves, the throttle store or a hook set is failing, a
+ * rollout rolled back or break-glass access expired but is still configured,
  * `fail` (503) only when no provider can decide. Liveness: always `pass`,
  * with no I/O.
  *
@@ -109,6 +116,8 @@ export async function healthResponse(
   for (const entry of providers) checks[`${entry.componentId}:responseTime`] = [entry];
   const extras = [
     ...(health.throttle ? [throttleEntry(health.throttle)] : []),
+    ...(health.rollout ? [rolloutEntry(health.rollout)] : []),
+    ...(health.emergency ? [emergencyEntry(health.emergency)] : []),
     ...(health.hookSets ?? []).map(
       (set): HealthCheckEntry => ({
         componentId: set.name,
@@ -226,6 +235,27 @@ function throttleEntry(throttle: { store: ThrottleStoreName; storeOk: boolean })
     componentType: throttle.store === 'memory' ? 'component' : 'datastore',
     status: throttle.storeOk ? 'pass' : 'warn',
     ...(!throttle.storeOk && { output: `${throttle.store} store down: counting in memory` }),
+  };
+}
+
+/** A rolled-back rollout warns (the control serves; an operator must resume it). */
+function rolloutEntry(rollout: RolloutHealth): HealthCheckEntry {
+  const back = rollout.rolledBack;
+  return {
+    componentId: `rollout:${rollout.name}`,
+    componentType: 'component',
+    status: back ? 'warn' : 'pass',
+    ...(back && { output: `rolled back (${back.reason})`, time: back.at.toISOString() }),
+  };
+}
+
+/** Break-glass access: when it expires; expired and still configured warns. */
+function emergencyEntry(emergency: EmergencyHealth): HealthCheckEntry {
+  return {
+    componentId: 'emergency',
+    componentType: 'component',
+    status: emergency.expired ? 'warn' : 'pass',
+    output: `${emergency.expired ? 'expired' : 'expires'} ${emergency.expiresAt.toISOString()}`,
   };
 }
 

@@ -2,12 +2,19 @@ import { describe, expect, it } from 'vitest';
 import {
   type AuthUnavailableError,
   authenticateBody,
+  bcryptVerifier,
+  createResilientAuth,
+  emergencyProvider,
   type HealthSource,
+  hashPassword,
   healthResponse,
   MIN_RETRY_AFTER_MS,
+  memoryProvider,
+  rollout,
 } from '../../src/index.js';
-import { pgError } from '../support/fakes.js';
-import { PASSWORD, twoProviders } from '../support/fixtures.js';
+import { manualClock } from '../../src/testing/index.js';
+import { pgError, recordingLogger } from '../support/fakes.js';
+import { accounts, PASSWORD, twoProviders } from '../support/fixtures.js';
 
 const login = { identifier: 'ada@example.com', password: PASSWORD };
 const once = { policy: { retry: { maxAttempts: 1 } } } as const;
@@ -191,6 +198,50 @@ describe('healthResponse: readiness', () => {
       'audit:status': [{ componentType: 'component', status: 'warn', output: 'failing' }],
     });
     expect(JSON.stringify(response.body)).not.toContain('10.0.0.7');
+  });
+
+  it('warns while a rollout is rolled back or break-glass access has expired, and passes otherwise', async () => {
+    const clock = manualClock();
+    const candidate = memoryProvider({ name: 'candidate', accounts });
+    const auth = createResilientAuth({
+      providers: rollout({
+        name: 'users-v2',
+        control: [memoryProvider({ name: 'control', accounts })],
+        candidate: [candidate],
+        percent: 100,
+        rollback: { minimumCalls: 1 },
+      }),
+      emergency: emergencyProvider({
+        accounts: [{ identifier: 'ops', passwordHash: await hashPassword('break glass', 10) }],
+        expiresAt: new Date(clock.now() + 60_000),
+        user: (identifier) => ({ id: 0, email: identifier }),
+      }),
+      verifier: bcryptVerifier({ threads: 0, cost: 4 }),
+      clock,
+      logger: recordingLogger(),
+    });
+    await auth.authenticate(login);
+    const before = await healthResponse(auth);
+    expect(before.body.status).toBe('pass');
+    expect(before.body.checks).toMatchObject({
+      'rollout:users-v2:status': [{ componentType: 'component', status: 'pass' }],
+      'emergency:status': [
+        { status: 'pass', output: `expires ${new Date(clock.now() + 60_000).toISOString()}` },
+      ],
+    });
+
+    candidate.fail(pgError('42P01'));
+    await auth.authenticate(login);
+    clock.advance(60_000);
+    const after = await healthResponse(auth);
+    expect(after.status).toBe(200);
+    expect(after.body.status).toBe('warn');
+    expect(after.body.checks).toMatchObject({
+      'rollout:users-v2:status': [{ status: 'warn', output: 'rolled back (failure_rate)' }],
+      'emergency:status': [{ status: 'warn', output: expect.stringMatching(/^expired /) }],
+    });
+    expect(JSON.stringify(after.body)).not.toContain('ops');
+    await auth.close();
   });
 });
 
