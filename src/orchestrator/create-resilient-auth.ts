@@ -258,7 +258,9 @@ class Authenticator<U> implements ResilientAuth<U> {
       // Anything but an answer (an outage, an overload, a close) counts against no one.
       let outcome: ThrottleOutcome = 'uncounted';
       try {
-        const { answer, shadow } = await this.#routes.ask(identifier, attempt);
+        const route = this.#routes.route(identifier, attempt);
+        const shadow = route === 'shadow' ? this.#routes.shadow(identifier, attempt) : undefined;
+        const answer = await this.#routes.ask(route, identifier, attempt);
         if (!answer.answered) {
           const emergency = await this.#emergency?.consult(
             answer.failures,

@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors/errors.js';
-import type { RolloutHealth, RolloutState } from '../rollout/rollout-state.js';
+import type { RolloutHealth, RolloutRoute, RolloutState } from '../rollout/rollout-state.js';
 import type { ShadowComparison, ShadowRun } from '../rollout/shadow-run.js';
 import type { Attempt } from './credential-decision.js';
 import { Deadline } from './deadline.js';
@@ -11,12 +11,6 @@ export interface RoutedRollout<U> {
   readonly state: RolloutState<U>;
   readonly candidate: ProviderChain<U>;
   readonly shadow: ShadowComparison<U>;
-}
-
-/** What the routes answered for one login, and its shadow run when it has one. */
-export interface RoutedAnswer<U> {
-  readonly answer: Answer<U> | NoAnswer;
-  readonly shadow?: ShadowRun<U>;
 }
 
 /**
@@ -37,31 +31,41 @@ export class LoginRoutes<U> {
     this.slots = [...control.slots, ...(rollout?.candidate.slots ?? [])];
   }
 
-  async ask(identifier: string, attempt: Attempt): Promise<RoutedAnswer<U>> {
-    const rollout = this.rollout;
-    const route = rollout?.state.route(identifier, attempt.context) ?? 'control';
-    if (rollout === undefined || route === 'control') {
-      return { answer: await this.control.ask(identifier, attempt) };
-    }
-    if (route === 'shadow') {
-      const shadow = rollout.shadow.start(identifier, attempt);
-      return { answer: await this.control.ask(identifier, attempt), shadow };
-    }
+  /** Which way this login goes: always the control without a rollout (or once it rolled back). */
+  route(identifier: string, attempt: Attempt): RolloutRoute {
+    return this.rollout?.state.route(identifier, attempt.context) ?? 'control';
+  }
+
+  /** Starts the candidate beside the control, for a login routed `shadow`. */
+  shadow(identifier: string, attempt: Attempt): ShadowRun<U> | undefined {
+    return this.rollout?.shadow.start(identifier, attempt);
+  }
+
+  /** Looks the login up on its route: the control chain, or the candidate chain then the control. */
+  ask(route: RolloutRoute, identifier: string, attempt: Attempt): Promise<Answer<U> | NoAnswer> {
+    return route === 'candidate' && this.rollout
+      ? this.#askCandidate(this.rollout, identifier, attempt)
+      : this.control.ask(identifier, attempt);
+  }
+
+  async #askCandidate(
+    rollout: RoutedRollout<U>,
+    identifier: string,
+    attempt: Attempt,
+  ): Promise<Answer<U> | NoAnswer> {
     const deadline = new Deadline(this.control.deadlineMs);
     const started = performance.now();
     const tried = await rollout.candidate.ask(identifier, attempt, deadline);
     rollout.state.called(tried.answered, performance.now() - started);
-    if (tried.answered) return { answer: tried };
+    if (tried.answered) return tried;
     const answer = await this.control.ask(identifier, attempt, deadline);
-    if (answer.answered) return { answer };
+    if (answer.answered) return answer;
     // Neither could answer: the error lists every provider tried, candidate first.
     const failures = [...tried.failures, ...answer.failures];
     return {
-      answer: {
-        ...answer,
-        failures,
-        message: `candidate ${tried.message}; control ${answer.message}`,
-      },
+      ...answer,
+      failures,
+      message: `candidate ${tried.message}; control ${answer.message}`,
     };
   }
 

@@ -347,7 +347,7 @@ export class ProviderSlot<U> {
    * tells the slow-call breaker inside the function the circuit executes (see
    * {@link SlowCallBreaker} for why there and not through success/failure).
    */
-  async #attempt(
+  #attempt(
     identifier: string,
     deadline: Deadline,
     inherited: boolean,
@@ -372,8 +372,18 @@ export class ProviderSlot<U> {
               ),
         cancel,
       );
+    // Without slowCalls the circuit runs the lookup as it is: no verdict to build.
+    if (slow === undefined) return breaker.execute(run);
+    return this.#timedAttempt(breaker, slow, run);
+  }
+
+  /** One attempt under a slow-call breaker: the attempt times itself and may trip the circuit while still answering. */
+  async #timedAttempt(
+    breaker: CircuitBreakerPolicy,
+    slow: SlowCallBreaker,
+    run: () => Promise<Account<U> | null>,
+  ): Promise<Account<U> | null> {
     const verdict = await breaker.execute(async (): Promise<Verdict<U>> => {
-      if (slow === undefined) return { account: await run(), trip: false };
       // Read as the function starts: cockatiel runs a trial while its state still says open.
       const trial = breaker.state !== CircuitState.Closed;
       const startedMs = this.clock.now();
@@ -443,14 +453,15 @@ export class ProviderSlot<U> {
     const slow = this.policy.slowCalls && new SlowCallBreaker(failures, this.policy.slowCalls);
     this.#slow = slow;
     this.#openedForSlow = undefined;
+    // Everything counts but a deadline cut whose time earlier providers used
+    // and a cancelled hedge; with slowCalls, an answer counts when it was too slow.
+    const counted = handleWhen(
+      (error) =>
+        !(error instanceof LookupCancelled) &&
+        (!INHERITED_CUTS.has(error) || breaker.state === CircuitState.HalfOpen),
+    );
     const breaker = circuitBreaker(
-      // Everything counts but a deadline cut whose time earlier providers used
-      // and a cancelled hedge; an answer counts when it was too slow.
-      handleWhen(
-        (error) =>
-          !(error instanceof LookupCancelled) &&
-          (!INHERITED_CUTS.has(error) || breaker.state === CircuitState.HalfOpen),
-      ).orWhenResult((verdict) => (verdict as Verdict<U>).trip),
+      slow ? counted.orWhenResult((verdict) => (verdict as Verdict<U>).trip) : counted,
       { halfOpenAfter: 0, breaker: slow ?? failures },
     );
     let current: CircuitStateName = 'closed';
