@@ -51,6 +51,8 @@ export async function hedgedLookup<U>(
     return { steps: [{ slot: primary, lookup }], winner: lookup.ok ? 0 : -1 };
   }
   const primaryCancel = new AbortController();
+  // The slot honours the signal only while its breaker is closed: a half-open trial runs to its end.
+  const primaryCancellable = primary.state === 'closed';
   const first = primary.lookup(identifier, deadline, scope, { signal: primaryCancel.signal });
   let timer: ReturnType<typeof setTimeout> | undefined;
   const hedgeDue = new Promise<undefined>((resolve) => {
@@ -77,7 +79,15 @@ export async function hedgedLookup<U>(
     const [loser, cancel] = settled.index === 0 ? [hedge, hedgeCancel] : [primary, primaryCancel];
     const winner = settled.index === 0 ? primary : hedge;
     cancel.abort(new LookupCancelled(loser.name, winner.name));
-    return { steps: [{ slot: winner, lookup: settled.lookup }], winner: 0 };
+    const won = { slot: winner, lookup: settled.lookup };
+    if (settled.index === 0) return { steps: [won], winner: 0 };
+    if (!primaryCancellable) return { steps: [won], winner: 0 };
+    // Cancelling settles it at once. A primary cancelled while it waited to
+    // retry had failed: the answer is then a fallback's, and the call says so.
+    const late = await first;
+    return !late.ok && late.failure !== undefined
+      ? { steps: [{ slot: primary, lookup: late }, won], winner: 1 }
+      : { steps: [won], winner: 0 };
   }
   const other = await racing[1 - settled.index]!;
   const steps = [
@@ -86,3 +96,4 @@ export async function hedgedLookup<U>(
   ];
   return { steps, winner: other.lookup.ok ? other.index : -1 };
 }
+

@@ -266,7 +266,7 @@ export class ProviderSlot<U> {
           // At least this long: recorded so that the p95 is not biased towards the fast ones.
           if (latencyFromMs !== undefined) this.#latency?.record(performance.now() - latencyFromMs);
           this.#looked('cancelled', attempt, now - attemptStarted, scope, hedged);
-          return CANCELLED;
+          return this.#cancelled(failure);
         }
         failure = failureOf(this.name, error, { attempts: attempt, durationMs: now - started });
         const delayMs = backoffMs(this.policy.retry, attempt);
@@ -279,9 +279,20 @@ export class ProviderSlot<U> {
           return { ok: false, failure };
         }
         await sleep(delayMs, cancel);
-        if (cancel?.aborted) return CANCELLED;
+        if (cancel?.aborted) return this.#cancelled(failure);
       }
     }
+  }
+
+  /**
+   * A lookup cancelled because another provider answered first: nothing, or,
+   * when an earlier attempt had already failed (it was waiting to retry), that
+   * failure: the provider could not answer, and the call must say so.
+   */
+  #cancelled(failure: Failure | undefined): Lookup<U> {
+    if (failure === undefined) return CANCELLED;
+    this.#record(failure);
+    return { ok: false, failure };
   }
 
   #looked(

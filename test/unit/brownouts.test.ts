@@ -393,6 +393,33 @@ describe('hedged lookups', () => {
     ]);
   });
 
+  it('is degraded when the hedge answered while the primary, having failed, waited to retry', async () => {
+    vi.useFakeTimers();
+    const { auth, primary, fallback, of } = setup({
+      hedgeAfterMs: 10,
+      retry: { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 200 },
+    });
+    primary.state.failWith = pgError('08006', 'connection failure');
+    fallback.state.hold = true;
+    const pending = auth.authenticate(login);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(primary.state.lookups).toBe(1);
+    fallback.pending[0]!.answer();
+    await expect(pending).resolves.toMatchObject({ provider: 'fallback', degraded: true });
+    // Cancelled in its backoff: no second attempt, but its failure is the call's.
+    expect(primary.state.lookups).toBe(1);
+    expect(of('onFallback')).toEqual([
+      expect.objectContaining({
+        provider: 'fallback',
+        failures: [expect.objectContaining({ provider: 'primary', code: '08006' })],
+      }),
+    ]);
+    expect(auth.health()).toMatchObject({
+      status: 'degraded',
+      providers: [{ name: 'primary', lastFailure: { code: '08006' } }, { name: 'fallback' }],
+    });
+  });
+
   it('never hedges to a provider whose breaker is open: the next one that may be called is asked', async () => {
     vi.useFakeTimers();
     const { auth, primary, fallback, third } = setup({ hedgeAfterMs: 50 }, { third: true });
