@@ -94,6 +94,8 @@ export type ProviderFailureEvent = Omit<FailureSummary, 'attempts' | 'skipped'> 
   readonly attempt: number;
   /** True when the same provider will be tried again after a backoff. */
   readonly willRetry: boolean;
+  /** The rollout's name when the lookup ran for a shadow comparison (the caller's answer did not depend on it). */
+  readonly shadow?: string;
   readonly call: AuthCall;
   readonly context: RequestContext;
 };
@@ -127,6 +129,8 @@ export interface LookupEvent {
    * costs (hedged lookups / logins). Absent otherwise.
    */
   readonly hedged?: true;
+  /** The rollout's name when the lookup ran for a shadow comparison (the caller's answer did not depend on it). */
+  readonly shadow?: string;
   readonly call: AuthCall;
   readonly context: RequestContext;
 }

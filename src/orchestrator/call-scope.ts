@@ -4,4 +4,6 @@ import type { AuthCall, RequestContext } from '../hooks/events.js';
 export interface CallScope {
   readonly call: AuthCall;
   readonly context: RequestContext;
+  /** The rollout's name when the lookups run for a shadow comparison, not for the answer. */
+  readonly shadow?: string;
 }

@@ -279,7 +279,9 @@ class Authenticator<U> implements ResilientAuth<U> {
             retryAfterMs: answer.retryAfterMs,
           });
         }
-        this.#serving.served(answer.provider, answer.failures, attempt);
+        if (!this.#routes.answeredByCandidate(answer)) {
+          this.#serving.served(answer.provider, answer.failures, attempt);
+        }
         const result = await this.#decision.decide(answer, attempt);
         shadow?.compare({ account: answer.account, provider: answer.provider, result });
         // Disabled and locked accounts gave the right password: not a guess to count.
@@ -388,28 +390,32 @@ class Authenticator<U> implements ResilientAuth<U> {
   }
 
   /**
-   * Waits for the calls in flight to finish, then for their shadow
-   * comparisons: each at most the deadline plus a verification's allowance.
+   * Waits for the calls in flight to finish (at most the deadline plus a
+   * verification's allowance), then for their shadow comparisons (at most
+   * the shadow's own deadline plus that allowance).
    */
   async #drain(): Promise<void> {
+    const { control, shadowTimeoutMs } = this.#routes;
     if (this.#inFlight > 0) {
-      await this.#bounded(
+      await bounded(
         new Promise<void>((resolve) => {
           this.#drained = resolve;
         }),
+        control.deadlineMs + DRAIN_VERIFY_MS,
       );
     }
-    await this.#bounded(this.#routes.drain());
+    await bounded(this.#routes.drain(), shadowTimeoutMs + DRAIN_VERIFY_MS);
   }
+}
 
-  async #bounded(work: Promise<void>): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      work,
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, this.#routes.control.deadlineMs + DRAIN_VERIFY_MS);
-      }),
-    ]);
-    clearTimeout(timer);
-  }
+/** Waits for `work`, at most `ms`. */
+async function bounded(work: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    work,
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }

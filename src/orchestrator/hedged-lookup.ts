@@ -96,4 +96,3 @@ export async function hedgedLookup<U>(
   ];
   return { steps, winner: other.lookup.ok ? other.index : -1 };
 }
-

@@ -23,12 +23,23 @@ export interface RoutedRollout<U> {
 export class LoginRoutes<U> {
   /** Every provider, control then candidate, in order. */
   readonly slots: readonly ProviderSlot<U>[];
+  readonly #candidates: ReadonlySet<string>;
 
   constructor(
     readonly control: ProviderChain<U>,
     private readonly rollout: RoutedRollout<U> | undefined,
   ) {
     this.slots = [...control.slots, ...(rollout?.candidate.slots ?? [])];
+    this.#candidates = new Set(rollout?.candidate.slots.map((slot) => slot.name));
+  }
+
+  /**
+   * True when a provider of the candidate chain answered: the service's
+   * serving state (the control's) says nothing about it, and the candidate's
+   * own failures count against the rollout.
+   */
+  answeredByCandidate(answer: Answer<U>): boolean {
+    return this.#candidates.has(answer.provider);
   }
 
   /** Which way this login goes: always the control without a rollout (or once it rolled back). */
@@ -90,6 +101,11 @@ export class LoginRoutes<U> {
       );
     }
     this.rollout.state.resume();
+  }
+
+  /** Longest a shadow comparison's lookups may run: 0 without a rollout. */
+  get shadowTimeoutMs(): number {
+    return this.rollout?.state.rollout.shadowTimeoutMs ?? 0;
   }
 
   health(): RolloutHealth | undefined {

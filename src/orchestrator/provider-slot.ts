@@ -311,6 +311,7 @@ export class ProviderSlot<U> {
       ...(failure && { kind: failure.kind }),
       ...(failure?.code !== undefined && { code: failure.code }),
       ...(hedged && { hedged: true as const }),
+      ...(scope.shadow !== undefined && { shadow: scope.shadow }),
       call: scope.call,
       context: scope.context,
     }));
@@ -517,9 +518,16 @@ function backoffMs(retry: ResolvedPolicy['retry'], attempt: number): number {
 function attemptEvent(
   { attempts, skipped: _skipped, ...failure }: Failure,
   willRetry: boolean,
-  { call, context }: CallScope,
+  { call, context, shadow }: CallScope,
 ): ProviderFailureEvent {
-  return { ...failure, attempt: attempts, willRetry, call, context };
+  return {
+    ...failure,
+    attempt: attempts,
+    willRetry,
+    ...(shadow !== undefined && { shadow }),
+    call,
+    context,
+  };
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts. */

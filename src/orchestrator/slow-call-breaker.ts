@@ -1,4 +1,4 @@
-import { CircuitState, type IBreaker } from 'cockatiel';
+import type { CircuitState, IBreaker } from 'cockatiel';
 import type { ResolvedSlowCalls } from './options.js';
 
 /** Why a slow-call breaker opened: what the window held when the share passed the rate. */
@@ -151,11 +151,6 @@ export class SlowCallBreaker implements IBreaker {
       ? `its half-open trial answered but took longer than ${slowCallMs} ms`
       : `${trip.slow} of ${trip.calls} lookups (${percent(trip.slow / trip.calls)}) in the last ${windowMs} ms took longer than ${slowCallMs} ms (threshold ${percent(rate)})`;
   }
-}
-
-/** True for a state in which a call that runs is the half-open trial. */
-export function isTrialState(state: CircuitState): boolean {
-  return state !== CircuitState.Closed;
 }
 
 function percent(share: number): string {

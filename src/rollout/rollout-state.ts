@@ -25,8 +25,11 @@ function percent(share: number): string {
 
 /** A rollout as `health()` shows it. */
 export interface RolloutHealth {
+  /** The rollout's name, as `rollout()` was given it. */
   readonly name: string;
+  /** The share of users in the candidate's bucket (or compared in shadow), 0 to 100. */
   readonly percent: number;
+  /** True in shadow mode: the control decides every login. */
   readonly shadow: boolean;
   /** `rolled_back`: every login takes the control until `auth.resumeRollout(name)`. */
   readonly state: 'active' | 'rolled_back';

@@ -53,7 +53,11 @@ export interface RolloutOptions<U = AuthUser> {
    * compared (`onShadowMismatch`). The candidate writes nothing. Default: `false`.
    */
   readonly shadow?: boolean;
-  /** The candidate's own bound in shadow mode: lookup and password check. Default: `3000`. */
+  /**
+   * The candidate's own deadline in shadow mode, for its lookups (its
+   * password check, on a free verifier thread only, comes after). A shadow
+   * lookup that passes it counts as a failed candidate call. Default: `3000`.
+   */
   readonly shadowTimeoutMs?: number;
   /** Default: see {@link RollbackOptions}. */
   readonly rollback?: RollbackOptions;

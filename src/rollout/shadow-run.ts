@@ -55,8 +55,9 @@ export class ShadowComparison<U> {
    */
   start(identifier: string, attempt: Attempt): ShadowRun<U> {
     const started = performance.now();
+    const scope = { call: attempt.call, context: attempt.context, shadow: this.state.name };
     const lookup = this.candidate
-      .ask(identifier, attempt, new Deadline(this.state.rollout.shadowTimeoutMs))
+      .ask(identifier, scope, new Deadline(this.state.rollout.shadowTimeoutMs))
       .then(
         (answer) => {
           this.state.called(answer.answered, performance.now() - started);

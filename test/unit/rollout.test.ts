@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   type AuthProvider,
   ConfigError,
@@ -196,6 +196,49 @@ describe('live rollout', () => {
     });
   });
 
+  it("leaves the service's degraded state to the control: no flapping with mixed traffic", async () => {
+    const all = accountsOf([...CANDIDATE_USERS, ...CONTROL_USERS]);
+    const primary = memoryProvider<User>({ name: 'primary', accounts: all });
+    const fallback = memoryProvider<User>({ name: 'fallback', accounts: all });
+    const first = memoryProvider<User>({ name: 'candidate-orm', accounts: all });
+    const second = memoryProvider<User>({ name: 'candidate-sql', accounts: all });
+    const recorded = recordingHooks();
+    const auth = createResilientAuth<User>({
+      providers: rollout<User>({
+        name: NAME,
+        control: [primary, fallback],
+        candidate: [first, second],
+        percent: 10,
+      }),
+      verifier: recordingVerifier(),
+      hooks: recorded.hooks,
+      clock: manualClock(),
+      // The control's primary keeps failing: its breaker never opens in this test.
+      policy: { breaker: { consecutiveFailures: 1000 }, retry: { maxAttempts: 1 } },
+    });
+    primary.fail(pgError('57P01'));
+    first.fail(pgError('42P01'));
+    for (let i = 0; i < 4; i++) {
+      await expect(login(auth, CONTROL_USERS[i]!)).resolves.toMatchObject({
+        provider: 'fallback',
+        degraded: true,
+      });
+      // Answered by the candidate's own fallback: degraded, but says nothing of the control.
+      await expect(login(auth, CANDIDATE_USERS[i]!)).resolves.toMatchObject({
+        provider: 'candidate-sql',
+        degraded: true,
+      });
+    }
+    expect(recorded.of('onDegraded')).toEqual([
+      expect.objectContaining({ primary: 'primary', provider: 'fallback' }),
+    ]);
+    expect(recorded.of('onRecovered')).toEqual([]);
+    expect(recorded.of('onFallback').map((e) => (e as { provider: string }).provider)).toEqual(
+      Array(4).fill('fallback'),
+    );
+    expect(auth.health().status).toBe('degraded');
+  });
+
   it('lists every provider tried, candidate first, when neither chain can answer', async () => {
     const { auth, control, candidate } = rolloutAuth();
     candidate.fail(pgError('08006'));
@@ -372,22 +415,39 @@ describe('shadow mode', () => {
     );
     expect(of('onShadowMismatch')).toEqual([]);
     expect(of('onRehash')).toEqual([]);
+    const lookups = of('onLookup') as { provider: string; shadow?: string }[];
+    expect(lookups.filter((e) => e.provider === 'candidate').every((e) => e.shadow === NAME)).toBe(
+      true,
+    );
+    expect(lookups.filter((e) => e.provider === 'control').some((e) => 'shadow' in e)).toBe(false);
+    expect(lookups).toHaveLength(22);
     // Hashes equal on both sides: the control's check stands for the candidate's.
     expect(verifier.calls).toHaveLength(11);
     expect(auth.health().rollout?.window).toMatchObject({ calls: 11, compared: 11, mismatches: 0 });
   });
 
   it('never lets the candidate count against the throttle', async () => {
+    // A per-IP limit, which a success does not reset: had the candidate's
+    // refusals been counted, the third login would be rate_limited.
     const { auth } = rolloutAuth(
       { shadow: true, percent: 100 },
-      { throttle: { consecutive: { limit: 2, blockMs: 60_000 } } },
+      { throttle: { ip: { limit: 2 } } },
       [],
     );
-    const user = CANDIDATE_USERS[0]!;
+    const credentials = {
+      identifier: CANDIDATE_USERS[0]!,
+      password: PASSWORD,
+      context: { ip: '203.0.113.9' },
+    };
     // The candidate refuses every time (it has no accounts); the control grants.
     for (let i = 0; i < 4; i++) {
-      await expect(login(auth, user)).resolves.toMatchObject({ ok: true });
+      await expect(auth.authenticate(credentials)).resolves.toMatchObject({ ok: true });
+      await settle();
     }
+    // The limit itself works: two wrong passwords from that address use it up.
+    await auth.authenticate({ ...credentials, password: 'wrong' });
+    await auth.authenticate({ ...credentials, password: 'wrong' });
+    await expect(auth.authenticate(credentials)).resolves.toMatchObject({ reason: 'rate_limited' });
   });
 
   it('does not wait for a hanging candidate, and counts it as failed after its own timeout', async () => {
@@ -399,11 +459,37 @@ describe('shadow mode', () => {
     });
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect(auth.health().rollout?.window).toMatchObject({ calls: 1, failures: 1, compared: 0 });
+    // Marked as the shadow's, so that alerts can tell it from a real lookup's.
     expect(of('onProviderFailure')).toEqual([
-      expect.objectContaining({ provider: 'candidate', code: 'DEADLINE_EXCEEDED' }),
+      expect.objectContaining({ provider: 'candidate', code: 'DEADLINE_EXCEEDED', shadow: NAME }),
     ]);
     held.release();
     await auth.close();
+  });
+
+  it('close() waits for a shadow comparison up to its own timeout, beyond the deadline', async () => {
+    vi.useFakeTimers();
+    try {
+      const { auth, candidate } = rolloutAuth(
+        { shadow: true, shadowTimeoutMs: 20_000 },
+        { deadlineMs: 100, policy: { timeoutMs: 30_000 } },
+      );
+      const held = holdLookups(candidate);
+      await login(auth, CANDIDATE_USERS[0]!);
+      let closed = false;
+      const closing = auth.close().then(() => {
+        closed = true;
+      });
+      // Past the deadline and the verification allowance: the shadow is still running.
+      await vi.advanceTimersByTimeAsync(6_000);
+      expect(closed).toBe(false);
+      held.release();
+      await vi.advanceTimersByTimeAsync(0);
+      await closing;
+      expect(auth.health().rollout?.window).toMatchObject({ calls: 1, failures: 0 });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('rolls back on a mismatch rate over its threshold, and stops shadowing', async () => {
