@@ -15,6 +15,8 @@ export type {
   EmergencyUser,
 } from './emergency/emergency-provider.js';
 export {
+  EMERGENCY_FAILED_CHECKS,
+  EMERGENCY_FAILED_CHECKS_WINDOW_MS,
   EMERGENCY_PROVIDER,
   emergencyProvider,
   MAX_EMERGENCY_LIFETIME_MS,

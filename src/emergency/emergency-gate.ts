@@ -1,3 +1,4 @@
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { safeMessage } from '../errors/classify.js';
 import type { Failure } from '../errors/errors.js';
 import { ResilientAuthError } from '../errors/errors.js';
@@ -10,18 +11,18 @@ import type { EmergencyHealth } from '../orchestrator/health.js';
 import type { AuthSuccess } from '../orchestrator/result.js';
 import { summaries } from '../orchestrator/serving-state.js';
 import type { PasswordVerifier } from '../password/verifier.js';
-import { EMERGENCY_PROVIDER, type EmergencyPlan } from './emergency-provider.js';
+import {
+  EMERGENCY_FAILED_CHECKS,
+  EMERGENCY_FAILED_CHECKS_WINDOW_MS,
+  EMERGENCY_PROVIDER,
+  type EmergencyPlan,
+} from './emergency-provider.js';
 
-/** What consulting the emergency accounts came to. */
-export type EmergencyVerdict<U> =
-  /** An emergency account matched: the login is granted with this result. */
-  | { readonly granted: AuthSuccess<U> }
-  /**
-   * Not granted: the call answers as without emergency access. `refusedGuess`
-   * is true for a wrong password on an emergency identifier: the throttle
-   * counts it as a failure.
-   */
-  | { readonly granted?: undefined; readonly refusedGuess: boolean };
+/**
+ * What consulting the emergency accounts came to: granted with this result,
+ * or not (`undefined`: the call answers as without emergency access).
+ */
+export type EmergencyVerdict<U> = { readonly granted: AuthSuccess<U> } | undefined;
 
 /** What the gate uses of the authenticator. */
 export interface EmergencyDeps {
@@ -32,8 +33,19 @@ export interface EmergencyDeps {
   readonly logger: Logger;
 }
 
-const NOT_GRANTED: EmergencyVerdict<never> = Object.freeze({ refusedGuess: false });
-const REFUSED_GUESS: EmergencyVerdict<never> = Object.freeze({ refusedGuess: true });
+const NOT_GRANTED = undefined;
+
+/**
+ * Checks that did not grant, per IP address, before the address's checks are
+ * skipped: {@link EMERGENCY_FAILED_CHECKS} per
+ * {@link EMERGENCY_FAILED_CHECKS_WINDOW_MS}.
+ */
+function failedCheckBudget(): RateLimiterMemory {
+  return new RateLimiterMemory({
+    points: EMERGENCY_FAILED_CHECKS,
+    duration: EMERGENCY_FAILED_CHECKS_WINDOW_MS / 1000,
+  });
+}
 
 /**
  * Break-glass access at run time: consulted only when every provider of the
@@ -46,6 +58,7 @@ export class EmergencyGate<U> {
   readonly #plan: EmergencyPlan<U>;
   readonly #deps: EmergencyDeps;
   readonly #dummyHash: string;
+  readonly #failedChecks = failedCheckBudget();
   #expiryReported = false;
 
   constructor(plan: EmergencyPlan<U>, deps: EmergencyDeps) {
@@ -77,6 +90,14 @@ export class EmergencyGate<U> {
       if (hash !== undefined) this.#report(attempt, failures, 'expired');
       return NOT_GRANTED;
     }
+    // Every check that does not grant spends the address's budget, whatever
+    // the identifier: neither the answer, nor its time, nor the main throttle
+    // (which counts none of these) tells an emergency identifier from another.
+    const source = attempt.context.ip ?? '';
+    if (((await this.#failedChecks.get(source))?.remainingPoints ?? 1) <= 0) {
+      if (hash !== undefined) this.#report(attempt, failures, 'rate_limited');
+      return NOT_GRANTED;
+    }
     let matches: boolean;
     try {
       matches = await this.#verify(attempt, hash ?? this.#dummyHash);
@@ -92,10 +113,10 @@ export class EmergencyGate<U> {
       return NOT_GRANTED;
     }
     // A dummy hash never grants, whatever the verifier said.
-    if (hash === undefined) return NOT_GRANTED;
-    if (!matches) {
-      this.#report(attempt, failures, 'wrong_password');
-      return REFUSED_GUESS;
+    if (hash === undefined || !matches) {
+      await this.#failedChecks.penalty(source, 1);
+      if (hash !== undefined) this.#report(attempt, failures, 'wrong_password');
+      return NOT_GRANTED;
     }
     let user: U;
     try {

@@ -13,6 +13,18 @@ export const EMERGENCY_PROVIDER = 'emergency';
 /** The furthest `expiresAt` may be from the authenticator's clock when it is built: 30 days. */
 export const MAX_EMERGENCY_LIFETIME_MS = 30 * 24 * 60 * 60 * 1000;
 
+/**
+ * Checks against the emergency accounts that may fail per IP address (any
+ * identifier, known or not) within {@link EMERGENCY_FAILED_CHECKS_WINDOW_MS}
+ * during an outage; beyond it the address's checks are skipped, and its calls
+ * answer `AuthUnavailableError` as without emergency access. Calls without an
+ * IP in their context share one budget.
+ */
+export const EMERGENCY_FAILED_CHECKS = 5;
+
+/** The window of {@link EMERGENCY_FAILED_CHECKS}: 15 minutes. */
+export const EMERGENCY_FAILED_CHECKS_WINDOW_MS = 15 * 60 * 1000;
+
 /** The lowest bcrypt cost an emergency hash may have: the cost `hashPassword()` uses by default. */
 export const MIN_EMERGENCY_BCRYPT_COST = 10;
 

@@ -297,10 +297,11 @@ export interface RolloutResumedEvent {
 
 /**
  * Why a break-glass login was refused: a `wrong_password`, accounts past their
- * `expiresAt`, or a password that could not be checked (`check_failed`: the
- * verifier shed or failed, or the `user` option threw).
+ * `expiresAt`, a password that could not be checked (`check_failed`: the
+ * verifier shed or failed, or the `user` option threw), or not checked at all
+ * because its address used up its failed checks (`rate_limited`).
  */
-export type EmergencyRefusal = 'wrong_password' | 'expired' | 'check_failed';
+export type EmergencyRefusal = 'wrong_password' | 'expired' | 'check_failed' | 'rate_limited';
 
 /**
  * An emergency account (`createResilientAuth({ emergency })`) was used while

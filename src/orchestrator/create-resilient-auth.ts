@@ -272,7 +272,6 @@ class Authenticator<U> implements ResilientAuth<U> {
             outcome = 'success';
             return emergency.granted;
           }
-          if (emergency?.refusedGuess) outcome = 'failure';
           const durationMs = performance.now() - started;
           this.#serving.unavailable(identifier, answer.failures, durationMs, attempt);
           throw new AuthUnavailableError(answer.message, answer.failures, {

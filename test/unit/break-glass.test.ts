@@ -6,6 +6,7 @@ import {
   type AuthUser,
   ConfigError,
   createResilientAuth,
+  EMERGENCY_FAILED_CHECKS,
   EMERGENCY_PROVIDER,
   type EmergencyAccess,
   emergencyAccountsFromEnv,
@@ -298,24 +299,53 @@ describe('break-glass access when every provider is down', () => {
     expect(of('onAttempt')).toEqual([]);
   });
 
-  it('a wrong password on an emergency account counts as a guess for the throttle; an unknown identifier does not', async () => {
+  it('every check that does not grant spends its address budget, whatever the identifier: then nothing is checked', async () => {
+    const { auth, verifier, outage, of } = withBreakGlass();
+    outage();
+    const from = (address: string) => ({ context: { ip: address } });
+    // Known or not, the same: an unknown identifier and a wrong password each spend one.
+    for (const identifier of ['mallory', 'eve', 'trent']) {
+      await unavailable(auth.authenticate({ identifier, password: 'guess', ...from(ip) }));
+    }
+    for (let i = 0; i < EMERGENCY_FAILED_CHECKS - 3; i++) {
+      await unavailable(auth.authenticate({ identifier: ALICE, password: 'guess', ...from(ip) }));
+    }
+    expect(verifier.calls).toHaveLength(EMERGENCY_FAILED_CHECKS);
+    // Spent: even the right password is not checked from that address, and an
+    // unknown identifier gets the very same answer, at the same (no) cost.
+    await unavailable(
+      auth.authenticate({ identifier: ALICE, password: ALICE_PASSWORD, ...from(ip) }),
+    );
+    await unavailable(auth.authenticate({ identifier: 'mallory', password: 'guess', ...from(ip) }));
+    expect(verifier.calls).toHaveLength(EMERGENCY_FAILED_CHECKS);
+    expect(of('onEmergencyAccess').at(-1)).toMatchObject({
+      identifier: ALICE,
+      granted: false,
+      refusal: 'rate_limited',
+    });
+    // Another address still has its budget.
+    expect(
+      await auth.authenticate({
+        identifier: ALICE,
+        password: ALICE_PASSWORD,
+        ...from('198.51.100.4'),
+      }),
+    ).toMatchObject({ ok: true, emergency: true });
+  });
+
+  it('the main throttle counts none of it: an emergency identifier is never told apart by rate_limited', async () => {
     const { auth, outage } = withBreakGlass({
       throttle: { consecutive: { limit: 2 }, ip: false, account: false },
     });
     outage();
-    for (let i = 0; i < 3; i++) {
-      await unavailable(
-        auth.authenticate({ identifier: 'mallory', password: 'guess', context: { ip } }),
-      );
+    for (const identifier of [ALICE, ALICE, 'mallory', 'mallory']) {
+      await unavailable(auth.authenticate({ identifier, password: 'guess', context: { ip } }));
     }
-    for (let i = 0; i < 2; i++) {
-      await unavailable(
-        auth.authenticate({ identifier: ALICE, password: 'guess', context: { ip } }),
-      );
-    }
+    // Two failures each, at a limit of two in a row: had the throttle counted
+    // either, this would be rate_limited.
     expect(
       await auth.authenticate({ identifier: ALICE, password: ALICE_PASSWORD, context: { ip } }),
-    ).toMatchObject({ ok: false, reason: 'rate_limited' });
+    ).toMatchObject({ ok: true, emergency: true });
   });
 
   it('a granted login is a success for the throttle: it resets the consecutive count', async () => {
