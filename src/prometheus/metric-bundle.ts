@@ -23,6 +23,10 @@ export interface MetricBundle {
   readonly fallbacks: Counter<'provider'>;
   readonly providerState: Gauge<'provider' | 'state'>;
   readonly serving: Gauge<'provider'>;
+  readonly hedgedLookups: Counter<'provider'>;
+  readonly shadowMismatches: Counter<'rollout'>;
+  readonly rolledBack: Gauge<'rollout'>;
+  readonly emergencyLogins: Counter<'result'>;
   readonly views: Set<AttachedView>;
   readonly lookupBuckets: readonly number[];
   readonly authenticateBuckets: readonly number[];
@@ -33,7 +37,7 @@ export interface MetricBundle {
 // metrics the first registered instead of failing with "already registered".
 // The key names the shape of what is stored; a copy with another shape sees
 // the metrics as foreign and says so.
-const BUNDLES_KEY = Symbol.for('resilient-auth.prometheus.bundles.v1');
+const BUNDLES_KEY = Symbol.for('resilient-auth.prometheus.bundles.v2');
 
 type BundleStore = WeakMap<object, Map<string, MetricBundle>>;
 
@@ -178,6 +182,42 @@ function createBundle(
     },
   });
 
+  const hedgedLookups = new Counter({
+    name: names.hedgedLookups,
+    help: 'Lookups started as hedges (policy.hedgeAfterMs: the provider before was slow to answer), by the provider asked: the extra load hedging causes. Divide by attempts_total for extra lookups per login.',
+    labelNames: ['provider'] as const,
+    registers,
+  });
+  const shadowMismatches = new Counter({
+    name: names.shadowMismatches,
+    help: "Logins a rollout's candidate chain, run in shadow, would have answered otherwise than the control (another outcome or another user), by rollout.",
+    labelNames: ['rollout'] as const,
+    registers,
+  });
+  const rolledBack = new Gauge({
+    name: names.rolledBack,
+    help: 'Rollouts gone back to their control by themselves, read at scrape time: 1 while rolled back (until auth.resumeRollout()), 0 while active, by rollout. With several authenticators on one registry: how many rolled back.',
+    labelNames: ['rollout'] as const,
+    registers,
+    collect() {
+      const counts = new Map<string, number>();
+      for (const view of views) {
+        const rollout = view.auth.health().rollout;
+        if (rollout === undefined) continue;
+        const back = rollout.state === 'rolled_back' ? 1 : 0;
+        counts.set(rollout.name, (counts.get(rollout.name) ?? 0) + back);
+      }
+      rolledBack.reset();
+      for (const [rollout, value] of counts) rolledBack.set({ rollout }, value);
+    },
+  });
+  const emergencyLogins = new Counter({
+    name: names.emergencyLogins,
+    help: 'Break-glass logins while every provider was down, by result: granted, or refused (a wrong password, expired accounts, a check that failed or was not allowed) on an emergency identifier.',
+    labelNames: ['result'] as const,
+    registers,
+  });
+
   return Object.freeze({
     attempts,
     authenticateDuration,
@@ -186,6 +226,10 @@ function createBundle(
     fallbacks,
     providerState,
     serving,
+    hedgedLookups,
+    shadowMismatches,
+    rolledBack,
+    emergencyLogins,
     views,
     lookupBuckets: options.lookupBuckets,
     authenticateBuckets: options.authenticateBuckets,

@@ -7,6 +7,10 @@ export interface MetricNames {
   readonly fallbacks: string;
   readonly providerState: string;
   readonly serving: string;
+  readonly hedgedLookups: string;
+  readonly shadowMismatches: string;
+  readonly rolledBack: string;
+  readonly emergencyLogins: string;
 }
 
 /** The names of the metrics `prometheusHooks` registers with `prefix`. */
@@ -19,5 +23,9 @@ export function metricNames(prefix: string): MetricNames {
     fallbacks: `${prefix}_fallback_total`,
     providerState: `${prefix}_provider_state`,
     serving: `${prefix}_serving`,
+    hedgedLookups: `${prefix}_hedged_lookups_total`,
+    shadowMismatches: `${prefix}_shadow_mismatches_total`,
+    rolledBack: `${prefix}_rollout_rolled_back`,
+    emergencyLogins: `${prefix}_emergency_logins_total`,
   });
 }

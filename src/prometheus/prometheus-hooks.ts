@@ -3,9 +3,11 @@ import type {
   AttachedAuth,
   AttemptEvent,
   AuthHooks,
+  EmergencyAccessEvent,
   FallbackEvent,
   LookupEvent,
   ProviderFailureEvent,
+  ShadowMismatchEvent,
   UnavailableEvent,
 } from '../hooks/events.js';
 import { VERIFIER_FAILURE_PROVIDER } from '../hooks/events.js';
@@ -21,6 +23,8 @@ import { type PrometheusHooksOptions, parsePrometheusOptions } from './prometheu
 export interface PrometheusHooks extends AuthHooks {
   onAttempt(event: AttemptEvent): void;
   onLookup(event: LookupEvent): void;
+  onShadowMismatch(event: ShadowMismatchEvent): void;
+  onEmergencyAccess(event: EmergencyAccessEvent): void;
   onProviderFailure(event: ProviderFailureEvent): void;
   onFallback(event: FallbackEvent): void;
   onUnavailable(event: UnavailableEvent): void;
@@ -48,7 +52,11 @@ export interface PrometheusHooks extends AuthHooks {
  * - `resilient_auth_provider_failures_total{provider,kind}`: lookup attempts that could not answer;
  * - `resilient_auth_fallback_total{provider}`: answers served by a fallback;
  * - `resilient_auth_provider_state{provider,state}`: breaker state, one-hot, read at scrape time;
- * - `resilient_auth_serving{provider}`: 1 for the provider that served the last answer.
+ * - `resilient_auth_serving{provider}`: 1 for the provider that served the last answer;
+ * - `resilient_auth_hedged_lookups_total{provider}`: lookups started as hedges (their extra load);
+ * - `resilient_auth_shadow_mismatches_total{rollout}`: shadow comparisons that disagreed;
+ * - `resilient_auth_rollout_rolled_back{rollout}`: 1 while a rollout is rolled back, read at scrape time;
+ * - `resilient_auth_emergency_logins_total{result}`: break-glass logins, `granted` or `refused`.
  *
  * No label carries an identifier, an IP address or an error message.
  * Calling it again with the same registry and prefix (a second
@@ -89,7 +97,13 @@ export function prometheusHooks(options: PrometheusHooksOptions): PrometheusHook
       }
       // Every series a dashboard or an alert reads exists from the first scrape.
       for (const outcome of ATTEMPT_OUTCOMES) bundle.attempts.inc({ outcome }, 0);
-      for (const provider of auth.providers) bundle.fallbacks.inc({ provider }, 0);
+      for (const provider of auth.providers) {
+        bundle.fallbacks.inc({ provider }, 0);
+        bundle.hedgedLookups.inc({ provider }, 0);
+      }
+      const rollout = auth.health().rollout;
+      if (rollout !== undefined) bundle.shadowMismatches.inc({ rollout: rollout.name }, 0);
+      for (const result of ['granted', 'refused']) bundle.emergencyLogins.inc({ result }, 0);
       view = { auth, serving: undefined };
       bundle.views.add(view);
     },
@@ -118,8 +132,19 @@ export function prometheusHooks(options: PrometheusHooksOptions): PrometheusHook
       );
     },
 
-    onLookup({ provider, result, durationMs }) {
-      bundle.lookupDuration.observe({ provider, result }, durationMs / 1000);
+    onLookup({ provider, result, durationMs, hedged }) {
+      runEach(
+        () => bundle.lookupDuration.observe({ provider, result }, durationMs / 1000),
+        () => hedged && bundle.hedgedLookups.inc({ provider }, 1),
+      );
+    },
+
+    onShadowMismatch({ rollout }) {
+      bundle.shadowMismatches.inc({ rollout }, 1);
+    },
+
+    onEmergencyAccess({ granted }) {
+      bundle.emergencyLogins.inc({ result: granted ? 'granted' : 'refused' }, 1);
     },
 
     onProviderFailure({ provider, kind }) {

@@ -8,10 +8,14 @@ import {
 import { describe, expect, it, vi } from 'vitest';
 import {
   ATTEMPT_OUTCOMES,
+  bcryptVerifier,
   ConfigError,
   createResilientAuth,
+  emergencyProvider,
+  hashPassword,
   isAuthUnavailableError,
   memoryProvider,
+  rollout,
 } from '../../src/index.js';
 import { prometheusHooks } from '../../src/prometheus/index.js';
 import {
@@ -90,11 +94,15 @@ describe('prometheusHooks: series from the first scrape', () => {
     ).toEqual([
       'resilient_auth_attempts_total',
       'resilient_auth_authenticate_duration_seconds',
+      'resilient_auth_emergency_logins_total',
       'resilient_auth_fallback_total',
+      'resilient_auth_hedged_lookups_total',
       'resilient_auth_provider_failures_total',
       'resilient_auth_provider_lookup_duration_seconds',
       'resilient_auth_provider_state',
+      'resilient_auth_rollout_rolled_back',
       'resilient_auth_serving',
+      'resilient_auth_shadow_mismatches_total',
     ]);
   });
 });
@@ -257,6 +265,79 @@ describe('prometheusHooks: what each login counts', () => {
         'resilient_auth_serving{provider="fallback"} 0',
       ]),
     );
+  });
+});
+
+describe('prometheusHooks: safe change', () => {
+  it('counts hedged lookups, shadow mismatches and break-glass logins, and shows a rolled-back rollout', async () => {
+    const registry = new Registry();
+    // Real bcrypt hashes (cost 4): break-glass needs a verifier that checks bcrypt.
+    const ada = { identifier: 'ada@example.com', password: PASSWORD, user: { id: 1 } };
+    const control = memoryProvider({ name: 'control', accounts: [ada], hashCost: 4 });
+    const slowFallback = memoryProvider({ name: 'control-sql', accounts: [ada], hashCost: 4 });
+    // The candidate knows Ada with another password: every comparison disagrees.
+    const candidate = memoryProvider({
+      name: 'candidate',
+      accounts: [{ ...ada, password: 'another password' }],
+      hashCost: 4,
+    });
+    const auth = createResilientAuth({
+      providers: rollout({
+        name: 'users-v2',
+        control: [{ provider: control, policy: { hedgeAfterMs: 5 } }, slowFallback],
+        candidate: [candidate],
+        percent: 100,
+        shadow: true,
+        rollback: { minimumCalls: 2 },
+      }),
+      emergency: emergencyProvider({
+        accounts: [{ identifier: 'ops', passwordHash: await hashPassword('break glass', 10) }],
+        expiresAt: new Date(Date.now() + 60_000),
+        user: () => ({ id: 0 }),
+      }),
+      verifier: bcryptVerifier({ threads: 0, cost: 4 }),
+      hooks: prometheusHooks({ registry }),
+      logger: recordingLogger(),
+    });
+    const first = await scrape(registry);
+    for (const line of [
+      'resilient_auth_hedged_lookups_total{provider="control-sql"} 0',
+      'resilient_auth_shadow_mismatches_total{rollout="users-v2"} 0',
+      'resilient_auth_rollout_rolled_back{rollout="users-v2"} 0',
+      'resilient_auth_emergency_logins_total{result="granted"} 0',
+      'resilient_auth_emergency_logins_total{result="refused"} 0',
+    ]) {
+      expect(first).toContain(line);
+    }
+
+    // The control's primary is slow: the hedge asks its fallback, once per login.
+    control.delay(50);
+    for (let i = 0; i < 2; i++) {
+      await auth.authenticate({ identifier: ada.identifier, password: PASSWORD });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    // Two shadow comparisons that disagreed: over the mismatch rate, rolled back.
+    expect(await scrape(registry)).toEqual(
+      expect.arrayContaining([
+        'resilient_auth_hedged_lookups_total{provider="control-sql"} 2',
+        'resilient_auth_shadow_mismatches_total{rollout="users-v2"} 2',
+        'resilient_auth_rollout_rolled_back{rollout="users-v2"} 1',
+      ]),
+    );
+    // Every provider down: break-glass, granted then refused.
+    control.fail(pgError('57P01'));
+    slowFallback.fail(pgError('57P01'));
+    await auth.authenticate({ identifier: 'ops', password: 'break glass' });
+    await unavailable(auth.authenticate({ identifier: 'ops', password: 'guess' }));
+
+    const lines = await scrape(registry);
+    expect(lines).toContain('resilient_auth_emergency_logins_total{result="granted"} 1');
+    expect(lines).toContain('resilient_auth_emergency_logins_total{result="refused"} 1');
+    auth.resumeRollout('users-v2');
+    expect(await scrape(registry)).toContain(
+      'resilient_auth_rollout_rolled_back{rollout="users-v2"} 0',
+    );
+    await auth.close();
   });
 });
 
