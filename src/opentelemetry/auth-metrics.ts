@@ -12,8 +12,10 @@ import {
   type AttachedAuth,
   type AttemptEvent,
   CIRCUIT_STATES,
+  type EmergencyAccessEvent,
   type FallbackEvent,
   type LookupEvent,
+  type ShadowMismatchEvent,
   type UnavailableEvent,
   VERIFIER_FAILURE_PROVIDER,
 } from '../hooks/events.js';
@@ -34,6 +36,10 @@ export class AuthMetrics {
   readonly #fallbacks: Counter;
   readonly #state: ObservableGauge;
   readonly #serving: ObservableGauge;
+  readonly #hedged: Counter;
+  readonly #mismatches: Counter;
+  readonly #rolledBack: ObservableGauge;
+  readonly #emergency: Counter;
   #view: AttachedAuth | undefined;
   #attached = false;
   /** The provider that answered the last answered call; none after an outage. */
@@ -77,6 +83,28 @@ export class AuthMetrics {
       description: '1 for the provider that served the last answer, 0 for the others.',
       valueType: ValueType.INT,
     });
+    this.#hedged = meter.createCounter(METRIC.hedgedLookups, {
+      unit: '{lookup}',
+      description:
+        'Lookups started as hedges (hedgeAfterMs), by the provider asked: the extra load.',
+      valueType: ValueType.INT,
+    });
+    this.#mismatches = meter.createCounter(METRIC.shadowMismatches, {
+      unit: '{login}',
+      description:
+        "Logins a rollout's candidate, in shadow, would have answered otherwise, by rollout.",
+      valueType: ValueType.INT,
+    });
+    this.#rolledBack = meter.createObservableGauge(METRIC.rolledBack, {
+      unit: '{rollout}',
+      description: '1 while a rollout is rolled back to its control, 0 while active.',
+      valueType: ValueType.INT,
+    });
+    this.#emergency = meter.createCounter(METRIC.emergencyLogins, {
+      unit: '{login}',
+      description: 'Break-glass logins during a total outage, by result: granted or refused.',
+      valueType: ValueType.INT,
+    });
   }
 
   /** Reads the authenticator's health at collection time from now on. Once per hook set. */
@@ -88,13 +116,32 @@ export class AuthMetrics {
     }
     this.#attached = true;
     this.#view = view;
-    this.#meter.addBatchObservableCallback(this.#observe, [this.#state, this.#serving]);
+    this.#meter.addBatchObservableCallback(this.#observe, this.#observed());
+    try {
+      this.#zero(view);
+    } catch {
+      // A meter that throws here throws on every event too, where it is logged.
+    }
+  }
+
+  /** The series the example alerts read exist from the first collection, at 0. */
+  #zero(view: AttachedAuth): void {
+    for (const provider of view.providers)
+      this.#hedged.add(0, { [METRIC_ATTR.provider]: provider });
+    const rollout = view.health().rollout;
+    if (rollout) this.#mismatches.add(0, { [METRIC_ATTR.rollout]: rollout.name });
+    for (const result of ['granted', 'refused'])
+      this.#emergency.add(0, { [METRIC_ATTR.result]: result });
+  }
+
+  #observed(): ObservableGauge[] {
+    return [this.#state, this.#serving, this.#rolledBack];
   }
 
   /** Stops observing and forgets the authenticator. */
   close(): void {
     if (this.#view === undefined) return;
-    this.#meter.removeBatchObservableCallback(this.#observe, [this.#state, this.#serving]);
+    this.#meter.removeBatchObservableCallback(this.#observe, this.#observed());
     this.#view = undefined;
   }
 
@@ -103,12 +150,21 @@ export class AuthMetrics {
       [METRIC_ATTR.provider]: event.provider,
       [METRIC_ATTR.result]: event.result,
     });
+    if (event.hedged) this.#hedged.add(1, { [METRIC_ATTR.provider]: event.provider });
     if (event.result === 'failed') {
       this.#failures.add(1, {
         [METRIC_ATTR.provider]: event.provider,
         [METRIC_ATTR.errorType]: event.kind ?? 'other',
       });
     }
+  }
+
+  shadowMismatch(event: ShadowMismatchEvent): void {
+    this.#mismatches.add(1, { [METRIC_ATTR.rollout]: event.rollout });
+  }
+
+  emergencyAccess(event: EmergencyAccessEvent): void {
+    this.#emergency.add(1, { [METRIC_ATTR.result]: event.granted ? 'granted' : 'refused' });
   }
 
   fallback(event: FallbackEvent): void {
@@ -150,6 +206,12 @@ export class AuthMetrics {
     for (const name of view.providers) {
       result.observe(this.#serving, name === this.#servingProvider ? 1 : 0, {
         [METRIC_ATTR.provider]: name,
+      });
+    }
+    const rollout = view.health().rollout;
+    if (rollout) {
+      result.observe(this.#rolledBack, rollout.state === 'rolled_back' ? 1 : 0, {
+        [METRIC_ATTR.rollout]: rollout.name,
       });
     }
   };

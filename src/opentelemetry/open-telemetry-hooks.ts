@@ -4,8 +4,10 @@ import type {
   AttemptEvent,
   AttemptStartEvent,
   AuthHooks,
+  EmergencyAccessEvent,
   FallbackEvent,
   LookupEvent,
+  ShadowMismatchEvent,
   UnavailableEvent,
 } from '../hooks/events.js';
 import { runEach } from '../hooks/run-each.js';
@@ -19,6 +21,8 @@ export interface OpenTelemetryHooks extends AuthHooks {
   onAttemptStart(event: AttemptStartEvent): void;
   onLookup(event: LookupEvent): void;
   onFallback(event: FallbackEvent): void;
+  onShadowMismatch(event: ShadowMismatchEvent): void;
+  onEmergencyAccess(event: EmergencyAccessEvent): void;
   onAttempt(event: AttemptEvent): void;
   onUnavailable(event: UnavailableEvent): void;
   /** Called by `createResilientAuth()`; a second authenticator is refused. */
@@ -34,7 +38,9 @@ export interface OpenTelemetryHooks extends AuthHooks {
  * per lookup attempt; the metrics `resilient_auth.attempts`,
  * `resilient_auth.authenticate.duration`, `resilient_auth.provider.lookup.duration`,
  * `resilient_auth.provider.failures`, `resilient_auth.fallback`,
- * `resilient_auth.provider.state` and `resilient_auth.serving`. No
+ * `resilient_auth.provider.state`, `resilient_auth.serving`,
+ * `resilient_auth.hedged_lookups`, `resilient_auth.shadow_mismatches`,
+ * `resilient_auth.rollout.rolled_back` and `resilient_auth.emergency_logins`. No
  * identifier, IP, user agent, password, hash or error message in any
  * attribute. With no SDK registered it costs next to nothing.
  *
@@ -72,6 +78,14 @@ class OpenTelemetryHookSet implements OpenTelemetryHooks {
       () => this.#spans.lookup(event),
       () => this.#metrics.lookup(event),
     );
+  }
+
+  onShadowMismatch(event: ShadowMismatchEvent): void {
+    this.#metrics.shadowMismatch(event);
+  }
+
+  onEmergencyAccess(event: EmergencyAccessEvent): void {
+    this.#metrics.emergencyAccess(event);
   }
 
   onFallback(event: FallbackEvent): void {

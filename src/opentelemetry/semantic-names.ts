@@ -48,6 +48,7 @@ export const METRIC_ATTR = Object.freeze({
   provider: 'provider',
   result: 'result',
   state: 'state',
+  rollout: 'rollout',
   errorType: 'error.type',
 });
 
@@ -60,6 +61,10 @@ export const METRIC = Object.freeze({
   fallbacks: 'resilient_auth.fallback',
   providerState: 'resilient_auth.provider.state',
   serving: 'resilient_auth.serving',
+  hedgedLookups: 'resilient_auth.hedged_lookups',
+  shadowMismatches: 'resilient_auth.shadow_mismatches',
+  rolledBack: 'resilient_auth.rollout.rolled_back',
+  emergencyLogins: 'resilient_auth.emergency_logins',
 });
 
 /**

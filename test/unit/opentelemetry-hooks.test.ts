@@ -413,6 +413,56 @@ describe('openTelemetryHooks: metrics', () => {
     expect(point?.value.max).toBeLessThan(1);
   });
 
+  it('counts hedged lookups, shadow mismatches and break-glass logins, from 0', async () => {
+    const t = instrumented({ policy: { hedgeAfterMs: 5 } });
+    expect(await t.points('resilient_auth.hedged_lookups')).toEqual({
+      'provider=primary': 0,
+      'provider=fallback': 0,
+    });
+    expect(await t.points('resilient_auth.emergency_logins')).toEqual({
+      'result=granted': 0,
+      'result=refused': 0,
+    });
+    t.primary.delay(50);
+    await t.auth.authenticate(login);
+    expect(await t.points('resilient_auth.hedged_lookups')).toEqual({
+      'provider=primary': 0,
+      'provider=fallback': 1,
+    });
+    const call = { id: 1 };
+    const side = { outcome: 'authenticated', provider: 'primary' } as const;
+    t.otel.onShadowMismatch({
+      rollout: 'users-v2',
+      identifier: 'ada@example.com',
+      control: side,
+      candidate: { ...side, outcome: 'invalid_credentials' },
+      call,
+      context: {},
+    });
+    t.otel.onEmergencyAccess({
+      identifier: 'ops',
+      granted: true,
+      expiresAt: new Date(),
+      failures: [],
+      call,
+      context: {},
+    });
+    t.otel.onEmergencyAccess({
+      identifier: 'ops',
+      granted: false,
+      refusal: 'wrong_password',
+      expiresAt: new Date(),
+      failures: [],
+      call,
+      context: {},
+    });
+    expect(await t.points('resilient_auth.shadow_mismatches')).toEqual({ 'rollout=users-v2': 1 });
+    expect(await t.points('resilient_auth.emergency_logins')).toEqual({
+      'result=granted': 1,
+      'result=refused': 1,
+    });
+  });
+
   it('times lookups per provider and result, and counts provider failures by kind and fallbacks', async () => {
     const t = instrumented();
     await t.auth.authenticate(login);
@@ -539,7 +589,7 @@ describe('openTelemetryHooks: metrics', () => {
     const removed = vi.spyOn(meter, 'removeBatchObservableCallback');
     await t.auth.close();
     expect(removed).toHaveBeenCalledTimes(1);
-    expect(removed.mock.calls[0]?.[1]).toHaveLength(2);
+    expect(removed.mock.calls[0]?.[1]).toHaveLength(3);
     // The SDK keeps reporting a cumulative gauge's last values: what shows that the
     // callback is gone is that a change of state after close() is not read.
     t.auth.isolate('primary');

@@ -3,10 +3,15 @@ import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporte
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { isAuthUnavailableError } from '../../src/index.js';
+import {
+  createResilientAuth,
+  isAuthUnavailableError,
+  memoryProvider,
+  rollout,
+} from '../../src/index.js';
 import { openTelemetryHooks } from '../../src/opentelemetry/index.js';
-import { pgError } from '../support/fakes.js';
-import { PASSWORD, twoProviders } from '../support/fixtures.js';
+import { pgError, recordingVerifier } from '../support/fakes.js';
+import { accounts, PASSWORD } from '../support/fixtures.js';
 
 const example = (file: string) =>
   readFileSync(new URL(`../../examples/${file}`, import.meta.url), 'utf8');
@@ -15,7 +20,17 @@ const example = (file: string) =>
 async function scrapeThroughOpenTelemetry(): Promise<string> {
   const exporter = new PrometheusExporter({ preventServerStart: true });
   const meterProvider = new MeterProvider({ readers: [exporter] });
-  const { auth, primary, fallback } = twoProviders({
+  // A rollout that sends nobody to its candidate yet: its series exist all the same.
+  const primary = memoryProvider({ name: 'primary', accounts });
+  const fallback = memoryProvider({ name: 'fallback', accounts });
+  const auth = createResilientAuth({
+    providers: rollout({
+      name: 'users-v2',
+      control: [primary, fallback],
+      candidate: [memoryProvider({ name: 'candidate', accounts })],
+      percent: 0,
+    }),
+    verifier: recordingVerifier(),
     hooks: openTelemetryHooks({ meterProvider }),
     policy: { retry: { maxAttempts: 1 }, breaker: { consecutiveFailures: 1 } },
   });
@@ -42,6 +57,10 @@ describe('openTelemetryHooks exported to Prometheus', () => {
       /^resilient_auth_provider_state\{provider="primary",state="open",[^}]*\} 1/m,
     );
     expect(text).toMatch(/^resilient_auth_serving\{provider="primary",[^}]*\} 0/m);
+    expect(text).toMatch(/^resilient_auth_hedged_lookups_total\{provider="fallback",[^}]*\} 0/m);
+    expect(text).toMatch(/^resilient_auth_shadow_mismatches_total\{rollout="users-v2",[^}]*\} 0/m);
+    expect(text).toMatch(/^resilient_auth_rollout_rolled_back\{rollout="users-v2",[^}]*\} 0/m);
+    expect(text).toMatch(/^resilient_auth_emergency_logins_total\{result="granted",[^}]*\} 0/m);
     // This exporter adds no unit suffix: the histograms lack prometheusHooks' `_seconds`.
     expect(text).toMatch(/^resilient_auth_authenticate_duration_bucket\{outcome="authenticated",/m);
     expect(text).toMatch(
