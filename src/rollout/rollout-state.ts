@@ -61,6 +61,8 @@ interface RolledBack {
 export class RolloutState<U = unknown> {
   readonly #window: RolloutWindow;
   #rolledBack: RolledBack | undefined;
+  /** Set while `key()` keeps throwing: said once, not on every login. */
+  #keyFailing = false;
 
   constructor(
     readonly rollout: Rollout<U>,
@@ -75,7 +77,7 @@ export class RolloutState<U = unknown> {
     return this.rollout.name;
   }
 
-  /** The way this login goes. A `key` that throws sends it to the control. */
+  /** The way this login goes. A `key` that throws sends it to the control (logged once until it works again). */
   route(identifier: string, context: RequestContext): RolloutRoute {
     const { name, percent, shadow, key } = this.rollout;
     if (this.#rolledBack !== undefined || percent === 0) return 'control';
@@ -84,12 +86,16 @@ export class RolloutState<U = unknown> {
       bucketKey = key(identifier, context);
       if (typeof bucketKey !== 'string') throw new TypeError(`key() returned ${typeof bucketKey}`);
     } catch (error) {
-      this.logger.warn(`rollout "${name}": key() failed; this login takes the control`, {
-        rollout: name,
-        error: safeMessage(error),
-      });
+      if (!this.#keyFailing) {
+        this.#keyFailing = true;
+        this.logger.warn(
+          `rollout "${name}": key() failed; its logins take the control until it works again`,
+          { rollout: name, error: safeMessage(error) },
+        );
+      }
       return 'control';
     }
+    this.#keyFailing = false;
     if (rolloutBucket(name, bucketKey) > percent) return 'control';
     return shadow ? 'shadow' : 'candidate';
   }

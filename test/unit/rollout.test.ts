@@ -144,17 +144,16 @@ describe('sticky buckets', () => {
     }
   });
 
-  it('sends a login to the control when key() throws, and says so in the log', async () => {
+  it('sends a login to the control when key() throws, and says so in the log once', async () => {
     const { auth, candidate, logger } = rolloutAuth({
       key: () => {
         throw new Error('tenant lookup failed');
       },
       percent: 100,
     });
-    await expect(login(auth, CANDIDATE_USERS[0]!)).resolves.toMatchObject({
-      ok: true,
-      provider: 'control',
-    });
+    for (const email of CANDIDATE_USERS.slice(0, 3)) {
+      await expect(login(auth, email)).resolves.toMatchObject({ ok: true, provider: 'control' });
+    }
     expect(candidate.lookups).toBe(0);
     expect(logger.lines).toEqual([
       expect.objectContaining({ level: 'warn', message: expect.stringContaining('key() failed') }),
