@@ -375,8 +375,42 @@ describe('break-glass access when every provider is down', () => {
       expect.objectContaining({
         level: 'warn',
         message: 'emergency access: the password could not be checked',
+        // The code only, never the message (which here quotes the hash); not a library error: VERIFIER_FAILED.
+        meta: { identifier: ALICE, code: 'VERIFIER_FAILED' },
       }),
     ]);
+    // Not an emergency identifier: the same answer, and nothing said about it.
+    await unavailable(auth.authenticate({ identifier: 'mallory', password: 'guess' }));
+    expect(of('onEmergencyAccess')).toHaveLength(1);
+    expect(logger.lines).toHaveLength(1);
+  });
+
+  it("waits for a verifier thread as a normal login's check does: verifyWaitMs, or what is left of the deadline", async () => {
+    const bounded = withBreakGlass({ verifyWaitMs: 123 });
+    bounded.outage();
+    await bounded.auth.authenticate({ identifier: ALICE, password: ALICE_PASSWORD });
+    expect(bounded.verifier.waits).toEqual([123]);
+    const rest = withBreakGlass({ deadlineMs: 2000 });
+    rest.outage();
+    await rest.auth.authenticate({ identifier: ALICE, password: ALICE_PASSWORD });
+    expect(rest.verifier.waits).toEqual([expect.any(Number)]);
+    expect(rest.verifier.waits[0]).toBeGreaterThan(1000);
+    expect(rest.verifier.waits[0]).toBeLessThanOrEqual(2000);
+  });
+
+  it('verifies the password exactly as typed without the normalize option', async () => {
+    const nfc = 'caf\u00e9 break glass';
+    const { auth, outage } = withBreakGlass({
+      emergency: emergencyProvider({
+        accounts: [{ identifier: ALICE, passwordHash: await hashPassword(nfc, 10) }],
+        expiresAt: new Date(START + DAY_MS),
+      }),
+    });
+    outage();
+    await unavailable(auth.authenticate({ identifier: ALICE, password: nfc.normalize('NFD') }));
+    expect(await auth.authenticate({ identifier: ALICE, password: nfc })).toMatchObject({
+      ok: true,
+    });
   });
 });
 

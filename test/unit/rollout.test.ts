@@ -144,6 +144,20 @@ describe('sticky buckets', () => {
     }
   });
 
+  it('sends a login to the control when key() returns something other than a string', async () => {
+    const { auth, candidate, logger } = rolloutAuth({
+      key: () => undefined as unknown as string,
+      percent: 100,
+    });
+    await expect(login(auth, CANDIDATE_USERS[0]!)).resolves.toMatchObject({ provider: 'control' });
+    expect(candidate.lookups).toBe(0);
+    expect(logger.lines).toEqual([
+      expect.objectContaining({
+        meta: expect.objectContaining({ error: 'key() returned undefined' }),
+      }),
+    ]);
+  });
+
   it('sends a login to the control when key() throws, and says so in the log once', async () => {
     const { auth, candidate, logger } = rolloutAuth({
       key: () => {
@@ -327,6 +341,14 @@ describe('live rollout', () => {
     ]);
   });
 
+  it('rolls back once when two thresholds pass at the same call', async () => {
+    const { auth, candidate, of } = rolloutAuth({ rollback: { maxP95Ms: 1 } });
+    candidate.delay(5);
+    candidate.fail(pgError('08006'));
+    for (const email of CANDIDATE_USERS.slice(0, 20)) await login(auth, email);
+    expect(of('onRollback')).toEqual([expect.objectContaining({ reason: 'failure_rate' })]);
+  });
+
   it('rolls back when more than 5% of candidate calls are slower than maxP95Ms', async () => {
     const { auth, candidate, of } = rolloutAuth({ rollback: { maxP95Ms: 1 } });
     candidate.delay(5);
@@ -450,7 +472,7 @@ describe('shadow mode', () => {
   });
 
   it('does not wait for a hanging candidate, and counts it as failed after its own timeout', async () => {
-    const { auth, candidate, of } = rolloutAuth({ shadow: true, shadowTimeoutMs: 20 });
+    const { auth, candidate, of, logger } = rolloutAuth({ shadow: true, shadowTimeoutMs: 20 });
     const held = holdLookups(candidate);
     await expect(login(auth, CANDIDATE_USERS[0]!)).resolves.toMatchObject({
       ok: true,
@@ -462,6 +484,8 @@ describe('shadow mode', () => {
     expect(of('onProviderFailure')).toEqual([
       expect.objectContaining({ provider: 'candidate', code: 'DEADLINE_EXCEEDED', shadow: NAME }),
     ]);
+    // A candidate that could not answer is counted, not compared: nothing to log.
+    expect(logger.lines).toEqual([]);
     held.release();
     await auth.close();
   });
@@ -492,15 +516,96 @@ describe('shadow mode', () => {
   });
 
   it('rolls back on a mismatch rate over its threshold, and stops shadowing', async () => {
-    const { auth, candidate, of } = rolloutAuth({ shadow: true, percent: 100 }, {}, []);
+    const { auth, candidate, of, logger } = rolloutAuth({ shadow: true, percent: 100 }, {}, []);
     for (const email of CANDIDATE_USERS.slice(0, 20)) await login(auth, email);
     await settle();
     expect(of('onRollback')).toEqual([
       expect.objectContaining({ reason: 'mismatch_rate', observed: 1, threshold: 0.01, calls: 20 }),
     ]);
+    expect(logger.lines.map((l) => l.message)).toEqual([
+      `rollout "${NAME}" rolled back: shadow mismatch rate 100.0% > 1.0% over the last 60000 ms (20 comparisons); every login takes the control until auth.resumeRollout("${NAME}")`,
+    ]);
     const lookups = candidate.lookups;
     await login(auth, CANDIDATE_USERS[25]!);
     expect(candidate.lookups).toBe(lookups);
+  });
+
+  it("checks a candidate hash that differs from the control's, and agrees when it matches", async () => {
+    // The new store holds another hash of the same password (rehashed on copy).
+    const rehashed = accountsOf(CANDIDATE_USERS, `fake2$${PASSWORD}`);
+    const verifier = {
+      ...recordingVerifier(),
+      isWellFormed: (hash: string) => /^fake2?\$/.test(hash),
+      verify: async (password: string, hash: string) =>
+        hash === fakeHash(password) || hash === `fake2$${password}`,
+    };
+    const { auth, of } = rolloutAuth({ shadow: true }, { verifier }, rehashed);
+    await login(auth, CANDIDATE_USERS[0]!);
+    await login(auth, CANDIDATE_USERS[1]!, 'wrong password');
+    await settle();
+    expect(of('onShadowMismatch')).toEqual([]);
+    expect(auth.health().rollout?.window).toMatchObject({ compared: 2, mismatches: 0 });
+  });
+
+  it('skips the comparison when no verifier thread is free for the candidate check', async () => {
+    const base = recordingVerifier();
+    const verifier = {
+      ...base,
+      verify: async (password: string, hash: string, options?: { maxWaitMs?: number }) => {
+        if (options?.maxWaitMs === 0)
+          throw Object.assign(new Error('busy'), { code: 'OVERLOADED' });
+        return base.verify(password, hash, options);
+      },
+    };
+    const denying = accountsOf(CANDIDATE_USERS, fakeHash('another password'));
+    const { auth, of, logger } = rolloutAuth({ shadow: true }, { verifier }, denying);
+    await expect(login(auth, CANDIDATE_USERS[0]!)).resolves.toMatchObject({ ok: true });
+    await settle();
+    expect(of('onShadowMismatch')).toEqual([]);
+    expect(auth.health().rollout?.window).toMatchObject({ calls: 1, compared: 0 });
+    expect(logger.lines).toEqual([]);
+  });
+
+  it('reports what the candidate would answer for a malformed hash and a locked account', async () => {
+    const [malformed, locked] = CANDIDATE_USERS;
+    const candidateAccounts = [
+      { ...accountsOf([malformed!])[0]!, passwordHash: 'not a hash' },
+      { ...accountsOf([locked!])[0]!, lockedUntil: new Date(Date.UTC(2030, 0, 1)) },
+    ];
+    const { auth, of } = rolloutAuth(
+      { shadow: true, rollback: { mismatchRate: 1 } },
+      {},
+      candidateAccounts,
+    );
+    await login(auth, malformed!);
+    await login(auth, locked!);
+    await settle();
+    expect(
+      of('onShadowMismatch').map(
+        (e) => (e as { candidate: { outcome: string } }).candidate.outcome,
+      ),
+    ).toEqual(['invalid_credentials', 'account_locked']);
+  });
+
+  it('logs a comparison that fails (a userId that throws) and leaves the login alone', async () => {
+    const { auth, of, logger } = rolloutAuth({
+      shadow: true,
+      userId: () => {
+        throw new Error('no id on this user');
+      },
+    });
+    await expect(login(auth, CANDIDATE_USERS[0]!)).resolves.toMatchObject({
+      ok: true,
+      provider: 'control',
+    });
+    await settle();
+    expect(of('onShadowMismatch')).toEqual([]);
+    expect(logger.lines).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        message: `rollout "${NAME}": shadow comparison failed; login unaffected`,
+      }),
+    ]);
   });
 
   it('compares nothing when the control could not answer, and still throws', async () => {
@@ -562,6 +667,15 @@ describe('rollout options', () => {
     });
   });
 
+  it('refuses a providers object that is neither a list nor a rollout', () => {
+    const notARollout = { name: NAME, control: [control], candidate: [candidate], percent: 10 };
+    expect(
+      thrownBy(() =>
+        createResilientAuth({ providers: notARollout as unknown as AuthProvider<User>[] }),
+      ),
+    ).toMatchObject({ option: 'providers' });
+  });
+
   it('refuses resumeRollout() of a rollout it does not have', () => {
     const withRollout = createResilientAuth({
       providers: rollout(base),
@@ -577,7 +691,11 @@ describe('rollout options', () => {
 
   it('shows the rollout and its candidate providers in health()', () => {
     const auth = createResilientAuth({
-      providers: rollout({ ...base, shadow: true }),
+      providers: rollout({
+        ...base,
+        candidate: [{ provider: candidate, policy: { timeoutMs: 200 } }],
+        shadow: true,
+      }),
       verifier: recordingVerifier(),
     });
     const health = auth.health();
