@@ -1,6 +1,6 @@
 // npm run mutation: mutation testing of the orchestrator, the providers, the
-// errors, the HTTP layer, the metrics hook sets and the doctor (not in CI: it
-// takes long). Scores go in the README.
+// errors, the HTTP layer, the metrics hook sets, the doctor, the rollout and
+// break-glass access (not in CI: it takes long). Scores go in the README.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
@@ -14,6 +14,8 @@ export default {
     'src/prometheus/**/*.ts',
     'src/opentelemetry/**/*.ts',
     'src/doctor/**/*.ts',
+    'src/rollout/**/*.ts',
+    'src/emergency/**/*.ts',
     // Run as a process by one test only: the runner cannot see its mutants.
     '!src/doctor/cli.ts',
   ],
