@@ -143,7 +143,7 @@ const rolloutSchema = z.strictObject({
  *   providers: rollout({
  *     name: 'users-v2',
  *     control: [prismaProvider, sqlProvider],
- *     candidate: [pgProvider({ pool: newDb, table: 'accounts' })],
+ *     candidate: [pgProvider({ connectionString: process.env.ACCOUNTS_DB_URL, table: 'accounts' })],
  *     percent: 10,
  *     shadow: true, // compare first; set false to let the candidate decide
  *   }),
