@@ -192,8 +192,7 @@ export type {
   RolloutOptions,
 } from './rollout/rollout.js';
 export { ROLLBACK_DEFAULTS, rollout } from './rollout/rollout.js';
-export type { RolloutHealth } from './rollout/rollout-state.js';
-export type { RolloutCounts } from './rollout/rollout-window.js';
+export type { RolloutCounts, RolloutHealth } from './rollout/rollout-state.js';
 export {
   applyReferenceSchema,
   REFERENCE_COLUMNS,

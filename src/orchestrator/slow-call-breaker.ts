@@ -1,5 +1,6 @@
 import type { CircuitState, IBreaker } from 'cockatiel';
 import type { ResolvedSlowCalls } from './options.js';
+import { SlidingCounts } from './sliding-counts.js';
 
 /** Why a slow-call breaker opened: what the window held when the share passed the rate. */
 export interface SlowCallTrip {
@@ -9,56 +10,6 @@ export interface SlowCallTrip {
   readonly calls: number;
   /** True when it was a half-open trial that answered too slowly, not the window. */
   readonly trial: boolean;
-}
-
-// The window is cut in this many buckets that expire one at a time, as
-// cockatiel's SamplingBreaker does: memory stays fixed at any request rate.
-const BUCKETS = 10;
-
-/**
- * Lookups and slow lookups over a sliding time window on the injected clock.
- */
-class SlowCallWindow {
-  readonly #bucketMs: number;
-  readonly #starts = new Array<number>(BUCKETS).fill(Number.NEGATIVE_INFINITY);
-  readonly #calls = new Array<number>(BUCKETS).fill(0);
-  readonly #slow = new Array<number>(BUCKETS).fill(0);
-  #current = 0;
-
-  constructor(windowMs: number) {
-    this.#bucketMs = Math.max(1, windowMs / BUCKETS);
-  }
-
-  record(nowMs: number, slow: boolean): void {
-    if (nowMs - this.#starts[this.#current]! >= this.#bucketMs) {
-      this.#current = (this.#current + 1) % BUCKETS;
-      this.#starts[this.#current] = nowMs;
-      this.#calls[this.#current] = 0;
-      this.#slow[this.#current] = 0;
-    }
-    this.#calls[this.#current]!++;
-    if (slow) this.#slow[this.#current]!++;
-  }
-
-  /** Counts of the buckets still inside the window at `nowMs`. */
-  counts(nowMs: number): { calls: number; slow: number } {
-    let calls = 0;
-    let slow = 0;
-    const oldest = nowMs - this.#bucketMs * BUCKETS;
-    for (let i = 0; i < BUCKETS; i++) {
-      if (this.#starts[i]! > oldest) {
-        calls += this.#calls[i]!;
-        slow += this.#slow[i]!;
-      }
-    }
-    return { calls, slow };
-  }
-
-  clear(): void {
-    this.#starts.fill(Number.NEGATIVE_INFINITY);
-    this.#calls.fill(0);
-    this.#slow.fill(0);
-  }
 }
 
 /**
@@ -85,14 +36,14 @@ class SlowCallWindow {
  * reopens the circuit even though it answered.
  */
 export class SlowCallBreaker implements IBreaker {
-  readonly #window: SlowCallWindow;
+  readonly #window: SlidingCounts<'calls' | 'slow'>;
   #trip: SlowCallTrip | undefined;
 
   constructor(
     private readonly inner: IBreaker,
     readonly options: ResolvedSlowCalls,
   ) {
-    this.#window = new SlowCallWindow(options.windowMs);
+    this.#window = new SlidingCounts(['calls', 'slow'], options.windowMs);
   }
 
   /** Set while the breaker is open (or about to be) because of slow calls. */
@@ -128,9 +79,9 @@ export class SlowCallBreaker implements IBreaker {
       if (slow && answered) this.#trip ??= { slow: 1, calls: 1, trial: true };
       return slow && answered;
     }
-    this.#window.record(nowMs, slow);
+    this.#window.add(nowMs, slow ? ['calls', 'slow'] : ['calls']);
     if (this.#trip === undefined && slow) {
-      const { calls, slow: slowCalls } = this.#window.counts(nowMs);
+      const { calls, slow: slowCalls } = this.#window.totals(nowMs);
       if (calls >= this.options.minimumCalls && slowCalls >= this.options.rate * calls) {
         this.#trip = { slow: slowCalls, calls, trial: false };
       }

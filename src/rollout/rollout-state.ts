@@ -3,9 +3,9 @@ import type { EventSink } from '../hooks/dispatch.js';
 import type { RequestContext, RollbackReason } from '../hooks/events.js';
 import type { Logger } from '../hooks/logger.js';
 import type { Clock } from '../orchestrator/clock.js';
+import { SlidingCounts } from '../orchestrator/sliding-counts.js';
 import { rolloutBucket } from './bucket.js';
 import type { Rollout } from './rollout.js';
-import { type RolloutCounts, RolloutWindow } from './rollout-window.js';
 
 /** Which way one login goes: the control alone, the candidate first, or the control with the candidate in shadow. */
 export type RolloutRoute = 'control' | 'candidate' | 'shadow';
@@ -22,6 +22,24 @@ const WHAT: Record<RollbackReason, string> = {
 function percent(share: number): string {
   return `${(share * 100).toFixed(1)}%`;
 }
+
+/** What a rollout counts about its candidate over the window. */
+export interface RolloutCounts {
+  /** Candidate calls that ended (answered, or could not answer). */
+  readonly calls: number;
+  /** Candidate calls that could not answer. */
+  readonly failures: number;
+  /** Candidate calls slower than `maxP95Ms`. */
+  readonly slowCalls: number;
+  /** Shadow comparisons made. */
+  readonly compared: number;
+  /** Shadow comparisons that disagreed. */
+  readonly mismatches: number;
+}
+
+type Counted = keyof RolloutCounts;
+
+const COUNTED: readonly Counted[] = ['calls', 'failures', 'slowCalls', 'compared', 'mismatches'];
 
 /** A rollout as `health()` shows it. */
 export interface RolloutHealth {
@@ -59,7 +77,7 @@ interface RolledBack {
  * passes its threshold; only {@link resume} undoes that.
  */
 export class RolloutState<U = unknown> {
-  readonly #window: RolloutWindow;
+  readonly #window: SlidingCounts<Counted>;
   #rolledBack: RolledBack | undefined;
   /** Set while `key()` keeps throwing: said once, not on every login. */
   #keyFailing = false;
@@ -70,7 +88,7 @@ export class RolloutState<U = unknown> {
     private readonly events: EventSink,
     private readonly logger: Logger,
   ) {
-    this.#window = new RolloutWindow(rollout.rollback.windowMs, clock);
+    this.#window = new SlidingCounts(COUNTED, rollout.rollback.windowMs);
   }
 
   get name(): string {
@@ -102,17 +120,17 @@ export class RolloutState<U = unknown> {
 
   /** One candidate call ended: it answered or not, after `durationMs` of lookups. */
   called(answered: boolean, durationMs: number): void {
-    this.#window.add(
+    this.#window.add(this.clock.now(), [
       'calls',
       ...(answered ? [] : (['failures'] as const)),
       ...(durationMs > this.rollout.rollback.maxP95Ms ? (['slowCalls'] as const) : []),
-    );
+    ]);
     this.#judge();
   }
 
   /** One shadow comparison was made. */
   compared(mismatch: boolean): void {
-    this.#window.add('compared', ...(mismatch ? (['mismatches'] as const) : []));
+    this.#window.add(this.clock.now(), mismatch ? ['compared', 'mismatches'] : ['compared']);
     this.#judge();
   }
 
@@ -141,7 +159,7 @@ export class RolloutState<U = unknown> {
           threshold: rolledBack.threshold,
         },
       }),
-      window: { ...this.#window.totals(), windowMs: rollback.windowMs },
+      window: { ...this.#window.totals(this.clock.now()), windowMs: rollback.windowMs },
     };
   }
 
@@ -149,7 +167,7 @@ export class RolloutState<U = unknown> {
   #judge(): void {
     if (this.#rolledBack !== undefined) return;
     const { failureRate, mismatchRate, minimumCalls } = this.rollout.rollback;
-    const counts = this.#window.totals();
+    const counts = this.#window.totals(this.clock.now());
     if (counts.calls >= minimumCalls) {
       this.#passes('failure_rate', counts.failures / counts.calls, failureRate, counts.calls);
       this.#passes('latency', counts.slowCalls / counts.calls, SLOWER_THAN_P95, counts.calls);
