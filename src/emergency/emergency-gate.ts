@@ -6,7 +6,12 @@ import type { EventSink } from '../hooks/dispatch.js';
 import type { EmergencyRefusal } from '../hooks/events.js';
 import type { Logger } from '../hooks/logger.js';
 import type { Clock } from '../orchestrator/clock.js';
-import type { Attempt, VerifyPolicy } from '../orchestrator/credential-decision.js';
+import {
+  type Attempt,
+  inForm,
+  type VerifyPolicy,
+  verifyWait,
+} from '../orchestrator/credential-decision.js';
 import type { EmergencyHealth } from '../orchestrator/health.js';
 import type { AuthSuccess } from '../orchestrator/result.js';
 import { summaries } from '../orchestrator/serving-state.js';
@@ -166,12 +171,9 @@ export class EmergencyGate<U> {
 
   /** One verification, waiting for a thread at most what the policy allows, as a normal login's. */
   async #verify(attempt: Attempt, hash: string): Promise<boolean> {
-    const { verifyWaitMs, deadlineMs, normalize } = this.#deps.policy;
-    const password =
-      normalize === undefined ? attempt.password : attempt.password.normalize(normalize);
-    const maxWaitMs =
-      verifyWaitMs ?? Math.max(0, deadlineMs - (performance.now() - attempt.started));
-    return (await this.#deps.verifier.verify(password, hash, { maxWaitMs })) === true;
+    const { policy, verifier } = this.#deps;
+    const password = inForm(attempt.password, policy.normalize);
+    return (await verifier.verify(password, hash, verifyWait(policy, attempt))) === true;
   }
 
   #report(

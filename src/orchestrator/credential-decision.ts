@@ -55,6 +55,19 @@ export function guessWasRefused(error: unknown): boolean {
   return error instanceof Error && CHECKED_AND_REFUSED.has(error);
 }
 
+/** How long a login's password check may wait for a thread: `verifyWaitMs`, or what is left of the deadline. */
+export function verifyWait(
+  { verifyWaitMs, deadlineMs }: Pick<VerifyPolicy, 'verifyWaitMs' | 'deadlineMs'>,
+  { started }: Pick<Attempt, 'started'>,
+): VerifyOptions {
+  return { maxWaitMs: verifyWaitMs ?? Math.max(0, deadlineMs - (performance.now() - started)) };
+}
+
+/** The password in the configured normalization form; as typed without one. */
+export function inForm(password: string, form: 'NFKC' | undefined): string {
+  return form === undefined ? password : password.normalize(form);
+}
+
 const MATCHED: Match = Object.freeze({ matches: true, unnormalized: false });
 const MISMATCHED: Match = Object.freeze({ matches: false, unnormalized: false });
 const MATCHED_UNNORMALIZED: Match = Object.freeze({ matches: true, unnormalized: true });
@@ -168,24 +181,12 @@ export class CredentialDecision<U> {
   /** One verification, waiting for a thread at most what the policy allows. */
   async #verify(password: string, hash: string, attempt: Attempt): Promise<boolean> {
     try {
-      return (await this.verifier.verify(password, hash, this.#waitFor(attempt))) === true;
+      return (
+        (await this.verifier.verify(password, hash, verifyWait(this.policy, attempt))) === true
+      );
     } catch (error) {
       throw this.#verifierFailed(error, attempt);
     }
-  }
-
-  /** How long a check may wait for a thread: `verifyWaitMs`, or what is left of the deadline. */
-  #waitFor(attempt: Attempt): VerifyOptions {
-    const { verifyWaitMs, deadlineMs } = this.policy;
-    return {
-      maxWaitMs: verifyWaitMs ?? Math.max(0, deadlineMs - (performance.now() - attempt.started)),
-    };
-  }
-
-  #normalized(password: string): string {
-    return this.policy.normalize === undefined
-      ? password
-      : password.normalize(this.policy.normalize);
   }
 
   /**
@@ -198,7 +199,7 @@ export class CredentialDecision<U> {
     let hash: string;
     try {
       // Only on a thread free right now: a login's check always goes first.
-      hash = await this.verifier.hash(this.#normalized(attempt.password), REHASH_WAIT);
+      hash = await this.verifier.hash(inForm(attempt.password, this.policy.normalize), REHASH_WAIT);
     } catch (error) {
       // Busy: the next login of this user tries again; nothing to report.
       if (error instanceof ResilientAuthError && error.code === 'OVERLOADED') return undefined;

@@ -4,7 +4,7 @@ import type { ShadowOutcome, ShadowSide } from '../hooks/events.js';
 import type { Logger } from '../hooks/logger.js';
 import { lockedForMs } from '../orchestrator/account-lock.js';
 import type { Clock } from '../orchestrator/clock.js';
-import type { Attempt } from '../orchestrator/credential-decision.js';
+import { type Attempt, inForm } from '../orchestrator/credential-decision.js';
 import { Deadline } from '../orchestrator/deadline.js';
 import type { Answer, NoAnswer, ProviderChain } from '../orchestrator/provider-chain.js';
 import type { AuthResult } from '../orchestrator/result.js';
@@ -146,7 +146,7 @@ export class ShadowComparison<U> {
 
   async #matches(password: string, hash: string): Promise<boolean | undefined> {
     try {
-      const normalized = this.normalize ? password.normalize(this.normalize) : password;
+      const normalized = inForm(password, this.normalize);
       if (await this.verifier.verify(normalized, hash, FREE_THREAD_ONLY)) return true;
       return (
         normalized !== password && (await this.verifier.verify(password, hash, FREE_THREAD_ONLY))
