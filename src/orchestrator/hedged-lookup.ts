@@ -51,8 +51,7 @@ export async function hedgedLookup<U>(
     return { steps: [{ slot: primary, lookup }], winner: lookup.ok ? 0 : -1 };
   }
   const primaryCancel = new AbortController();
-  // The slot honours the signal only while its breaker is closed: a half-open trial runs to its end.
-  const primaryCancellable = primary.state === 'closed';
+  const primaryCancellable = primary.cancellable;
   const first = primary.lookup(identifier, deadline, scope, { signal: primaryCancel.signal });
   let timer: ReturnType<typeof setTimeout> | undefined;
   const hedgeDue = new Promise<undefined>((resolve) => {

@@ -169,6 +169,14 @@ export class ProviderSlot<U> {
     return p95 === undefined ? undefined : Math.max(1, Math.ceil(p95));
   }
 
+  /**
+   * Whether a lookup started now honours a cancel signal: only while the
+   * breaker is closed. A half-open trial is never cancelled: it decides the breaker.
+   */
+  get cancellable(): boolean {
+    return this.#breaker.state === CircuitState.Closed;
+  }
+
   /** Why this provider must not be called now, or `undefined` when it may be. */
   skipReason(): SkipReason | undefined {
     switch (this.#breaker.state) {
@@ -231,8 +239,7 @@ export class ProviderSlot<U> {
     options: LookupOptions = {},
   ): Promise<Lookup<U>> {
     const started = performance.now();
-    // A half-open trial is never cancelled: it decides the breaker.
-    const cancel = this.#breaker.state === CircuitState.Closed ? options.signal : undefined;
+    const cancel = this.cancellable ? options.signal : undefined;
     const hedged = options.hedged === true;
     const latencyFromMs = this.#latency && performance.now();
     const { timeoutMs } = this.policy;
