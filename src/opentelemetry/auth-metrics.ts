@@ -194,7 +194,8 @@ export class AuthMetrics {
   readonly #observe: BatchObservableCallback = (result) => {
     const view = this.#view;
     if (view === undefined) return;
-    for (const provider of view.health().providers) {
+    const health = view.health();
+    for (const provider of health.providers) {
       for (const state of CIRCUIT_STATES) {
         const attributes: Attributes = {
           [METRIC_ATTR.provider]: provider.name,
@@ -208,7 +209,7 @@ export class AuthMetrics {
         [METRIC_ATTR.provider]: name,
       });
     }
-    const rollout = view.health().rollout;
+    const rollout = health.rollout;
     if (rollout) {
       result.observe(this.#rolledBack, rollout.state === 'rolled_back' ? 1 : 0, {
         [METRIC_ATTR.rollout]: rollout.name,
